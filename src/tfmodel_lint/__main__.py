@@ -1,0 +1,3 @@
+from tfmodel_lint.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Analyses shared by rules: string evaluation, target classification, reachability."""

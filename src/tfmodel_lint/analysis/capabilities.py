@@ -1,0 +1,276 @@
+"""Capability sites: every node whose op can touch files, the network or processes,
+with the values of its target arguments and an assessment per capability category.
+
+Computed once per model and shared by all capability rules, which only select the
+assessments of their own category and kind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from tfmodel_lint.analysis import targets as tg
+from tfmodel_lint.analysis.reach import Reach, reachability
+from tfmodel_lint.analysis.values import Evaluator, Value, render
+from tfmodel_lint.findings import Location, Severity
+from tfmodel_lint.ir import Function, ModelIR
+from tfmodel_lint.policy import op_severity, target_severity, worst
+from tfmodel_lint.signatures import ArgSpec, OpSignature, SignatureDB
+
+if TYPE_CHECKING:
+    from tfmodel_lint.proto.tfmodel_lint_pb2 import NodeDef
+
+# Assessment kinds: which rule family reports it.
+RESOLVED = "resolved"  # the category rule (TFL1xx-4xx)
+UNRESOLVED = "unresolved"  # TFL501
+CALLER = "caller"  # TFL502: target comes from a signature input
+
+VERBS = {
+    "file_read": "reads",
+    "file_write": "writes",
+    "dir_read": "lists",
+    "dir_write": "creates or deletes",
+    "network_send": "sends to",
+    "network_receive": "receives from",
+    "process_create": "starts a process",
+    "process_abort": "can abort the process",
+    "process_sleep": "can stall the process",
+    "code_execution": "runs a registered Python function",
+}
+LABEL_WORDS = {
+    tg.SENSITIVE: "sensitive file",
+    tg.HOME: "home directory",
+    tg.ABSOLUTE: "absolute path",
+    tg.TMP: "temporary directory",
+    tg.TRAVERSAL: "path traversal",
+    tg.PYTHON_MODULE: "Python module",
+    tg.SHELL_STARTUP: "shell startup file",
+    tg.WINDOWS: "Windows path",
+    tg.FILE_URL: "file:// URL",
+    tg.SYSTEM_ROOT: "system directory listing",
+    tg.REMOTE: "remote host",
+    tg.PRIVATE: "private address",
+    tg.LOOPBACK: "loopback address",
+    tg.UNSPECIFIED: "unspecified address",
+    tg.NETWORK_URL: "URL",
+    tg.PARTIAL: "partly computed",
+}
+_PATHISH = ("file_read", "file_write", "dir_read", "dir_write", "network_send", "network_receive")
+
+
+@dataclass(frozen=True, slots=True)
+class ArgValue:
+    spec: ArgSpec
+    value: Value
+    targets: tuple[tg.Target, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Site:
+    function: Function
+    node: NodeDef
+    sig: OpSignature
+    args: tuple[ArgValue, ...]
+    payloads: tuple[ArgValue, ...]
+    reach: Reach
+
+    @property
+    def location(self) -> Location:
+        return Location(
+            function=self.function.name,
+            node=self.node.name,
+            op=self.node.op,
+            reached_from=self.reach.entries,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Assessment:
+    site: Site
+    category: str
+    kind: str
+    severity: Severity
+    message: str
+    evidence: dict[str, object]
+    key: str
+
+
+def _arg_value(ev: Evaluator, func: Function, nd: NodeDef, spec: ArgSpec) -> Value:
+    if spec.kind == "attr":
+        if spec.name not in nd.attr:
+            return Value((), False, ())
+        attr = nd.attr[spec.name]
+        which = attr.WhichOneof("value")
+        if which == "s":
+            return Value((attr.s,), True, ())
+        if which == "list":
+            return Value(tuple(attr.list.s), True, ())
+        return Value((), True, ())
+    if spec.index is None:
+        return Value((), False, ())
+    return ev.evaluate(func.input_edge(nd, spec.index))
+
+
+def find_sites(model: ModelIR, sigdb: SignatureDB) -> list[Site]:
+    cached = model.cache.get("capability_sites")
+    if isinstance(cached, list):
+        return cached
+    reach = reachability(model)
+    ev = Evaluator(model)
+    ops = sigdb.ops
+    sites: list[Site] = []
+    for func in model.all_functions():
+        for nd in func.node_defs:
+            op = nd.op
+            sig = ops.get(op)
+            if sig is None:
+                if not op.startswith("Flex"):
+                    continue
+                sig = sigdb.get(op)
+                if sig is None:
+                    continue
+            args = []
+            for spec in sig.targets:
+                value = _arg_value(ev, func, nd, spec)
+                args.append(ArgValue(spec, value, tuple(tg.classify(render(i), spec.role) for i in value.items)))
+            payloads = []
+            for spec in sig.payloads:
+                value = _arg_value(ev, func, nd, spec)
+                payloads.append(ArgValue(spec, value, ()))
+            sites.append(Site(func, nd, sig, tuple(args), tuple(payloads), reach.of(func.name, nd.name, func.is_graph)))
+    model.cache["capability_sites"] = sites
+    return sites
+
+
+def assess(model: ModelIR, sigdb: SignatureDB) -> list[Assessment]:
+    cached = model.cache.get("capability_assessments")
+    if isinstance(cached, list):
+        return cached
+    out: list[Assessment] = []
+    for site in find_sites(model, sigdb):
+        for category in site.sig.categories:
+            a = _assess(site, category)
+            if a is not None:
+                out.append(a)
+    model.cache["capability_assessments"] = out
+    return out
+
+
+_NETWORK = ("network_send", "network_receive")
+_NETWORK_ROLES = ("url", "address")
+
+
+def _for_category(a: ArgValue, category: str) -> ArgValue | None:
+    """The part of an argument that matters for one category (a URL list may mix
+    ``grpc://`` and ``file://`` targets; a path argument is no network address)."""
+    network = category in _NETWORK
+    if a.spec.role not in _NETWORK_ROLES:
+        return None if network else a
+    if a.spec.role == "address":
+        return a if network else None
+    if not a.targets:  # nothing resolved: a URL is a network capability
+        return a if network else None
+    keep = [i for i, t in enumerate(a.targets) if t.has(tg.FILE_URL) != network]
+    if not keep:
+        return None
+    if len(keep) == len(a.targets):
+        return a
+    items = tuple(a.value.items[i] for i in keep)
+    return ArgValue(a.spec, Value(items, False, a.value.unknowns), tuple(a.targets[i] for i in keep))
+
+
+def _describe_targets(targets: Sequence[tg.Target]) -> str:
+    shown = []
+    for t in targets[:3]:
+        words = [LABEL_WORDS[label] for label in sorted(t.labels) if label in LABEL_WORDS]
+        shown.append(f"'{t.text}'" + (f" ({', '.join(words)})" if words else ""))
+    more = f" and {len(targets) - 3} more" if len(targets) > 3 else ""
+    return ", ".join(shown) + more
+
+
+def _payload_evidence(site: Site) -> dict[str, object]:
+    out: dict[str, object] = {}
+    for p in site.payloads:
+        texts = [render(i)[:200] for i in p.value.items[:4]]
+        if texts:
+            out[p.spec.name] = texts
+    return out
+
+
+def _assess(site: Site, category: str) -> Assessment | None:
+    op = site.node.op
+    verb = VERBS.get(category, category)
+    evidence: dict[str, object] = {
+        "op": op,
+        "reached_from": list(site.reach.entries),
+        "runs_at": site.reach.when,
+    }
+    payload = _payload_evidence(site)
+    if payload:
+        evidence["payload"] = payload
+    candidates = [_for_category(a, category) for a in site.args] if category in _PATHISH else []
+    relevant = [a for a in candidates if a is not None]
+    if candidates and not relevant:
+        return None  # e.g. a grpc:// debug URL says nothing about file writes
+    if not relevant:
+        sev = op_severity(category, bool(site.reach.entries))
+        msg = f"{op} {verb}" + (" (no target argument)" if category in _PATHISH else "")
+        if not site.reach.entries:
+            msg += " (reachable from no signature or initializer)"
+        return Assessment(site, category, RESOLVED, sev, msg, evidence, f"{op}|{category}")
+
+    known: list[tg.Target] = []
+    kinds: set[str] = set()
+    reasons: list[str] = []
+    asset_files: list[str] = []
+    for a in relevant:
+        known.extend(a.targets)
+        for u in a.value.unknowns:
+            kinds.add(u.kind)
+            reasons.append(f"{a.spec.name}: {u.describe()}")
+            if u.kind == "asset":
+                asset_files.append(u.detail)
+    evidence["arguments"] = [a.spec.name for a in relevant]
+    if reasons:
+        evidence["unresolved"] = sorted(set(reasons))
+
+    # Drop benign streams (PrintV2 to stderr/stdout/log).
+    known = [t for t in known if not t.has(tg.STD_STREAM)]
+    escaping = [t for t in known if t.has(tg.TRAVERSAL, tg.SENSITIVE, tg.ABSOLUTE, tg.HOME)]
+    if kinds and kinds <= {"saver"} and not escaping:
+        return None  # the standard saver/restore: filename supplied by the loader
+    if not known and not kinds:
+        if all(a.spec.role == "stream" for a in relevant) or all(a.value.items for a in relevant):
+            return None  # only standard streams, or explicitly empty
+    if known:
+        evidence["targets"] = [t.text for t in known]
+        evidence["labels"] = sorted({label for t in known for label in t.labels})
+        sev = worst(target_severity(category, t) for t in known)
+        kind = RESOLVED
+        if "signature_input" in kinds and category in _PATHISH:
+            sev = max(sev, Severity.HIGH)
+        if kinds == {"asset"} or (asset_files and all(tg.PARTIAL in t.labels for t in known) and not escaping):
+            sev = min(sev, Severity.INFO) if category == "file_read" else sev
+        msg = f"{op} {verb} {_describe_targets(known)}"
+        key = f"{op}|{category}|{'|'.join(sorted(t.text for t in known))}"
+    elif kinds == {"asset"}:
+        evidence["targets"] = [f"assets/{f}" for f in asset_files]
+        sev = Severity.INFO if category == "file_read" else Severity.MEDIUM
+        kind = RESOLVED
+        msg = f"{op} {verb} the model's own asset {', '.join(repr(f) for f in asset_files)}"
+        key = f"{op}|{category}|asset|{'|'.join(sorted(asset_files))}"
+    elif "signature_input" in kinds:
+        sev = Severity.HIGH
+        kind = CALLER
+        msg = f"{op} {verb} a target chosen by the caller ({'; '.join(sorted(set(reasons))[:2])})"
+        key = f"{op}|{category}|caller"
+    else:
+        sev = Severity.MEDIUM
+        kind = UNRESOLVED
+        msg = f"{op} {verb} a target that cannot be resolved statically ({'; '.join(sorted(set(reasons))[:2])})"
+        key = f"{op}|{category}|unresolved"
+    if not site.reach.entries:
+        msg += " (reachable from no signature or initializer)"
+    return Assessment(site, category, kind, sev, msg, evidence, key)

@@ -1,0 +1,615 @@
+"""A bounded abstract interpreter for string-valued tensors.
+
+Given an input edge (the argument of a capability op), compute the strings the tensor
+can hold at run time, following the dataflow: constants, identities, string joins,
+formatting, slicing, regex replacement with constant patterns, base64, packing and
+concatenation, and values crossing function-call boundaries (call ops bind the callee's
+arguments to the caller's inputs; captured constants are inputs too). What cannot be
+computed is reported with a reason (signature input, op output, variable, asset...),
+never as a bare "unknown". Every evaluation is bounded in steps, depth, number of
+values and string length, so hostile graphs cannot make it explode.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+import struct
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from tfmodel_lint.ir import CALL_ATTRS, STRING_DTYPE, Edge, Function, ModelIR
+
+if TYPE_CHECKING:
+    from tfmodel_lint.proto.tfmodel_lint_pb2 import NodeDef, TensorProto
+
+#: Marks the place of a piece that could not be computed inside a partly known string.
+HOLE = b"\x00<?>\x00"
+MAX_ITEMS = 64
+MAX_LEN = 4096
+MAX_STEPS = 20_000
+MAX_DEPTH = 48
+MAX_CALL_SITES = 16
+
+
+@dataclass(frozen=True, slots=True)
+class Unknown:
+    """Why (part of) a value could not be computed.
+
+    ``kind`` is one of: ``signature_input`` (fed by whoever calls the served model),
+    ``saver`` (the standard saver's filename, supplied by the loader), ``asset`` (a file
+    of the model's own assets/), ``variable``, ``op_output`` (produced by another op at
+    run time), ``uncalled_argument``, ``limit`` (an analysis bound was hit),
+    ``unsupported`` (an op the interpreter does not model), ``missing`` (a dangling edge).
+    """
+
+    kind: str
+    detail: str
+
+    def describe(self) -> str:
+        return {
+            "signature_input": f"from signature input {self.detail}",
+            "saver": "the standard saver's filename argument (supplied by the loader)",
+            "asset": f"from asset '{self.detail}'",
+            "variable": f"from variable '{self.detail}'",
+            "op_output": f"from {self.detail} output",
+            "uncalled_argument": f"from {self.detail}, which nothing calls",
+            "limit": f"analysis limit: {self.detail}",
+            "unsupported": f"computed by unsupported op {self.detail}",
+            "missing": f"dangling input {self.detail}",
+        }.get(self.kind, f"{self.kind}: {self.detail}")
+
+
+@dataclass(frozen=True, slots=True)
+class Value:
+    """Possible element values of a string tensor.
+
+    ``items`` are the candidate elements (with ``HOLE`` where a piece is unknown);
+    ``exact`` says they are exactly the tensor's elements in order; ``unknowns`` say
+    what could not be computed.
+    """
+
+    items: tuple[bytes, ...] = ()
+    exact: bool = False
+    unknowns: tuple[Unknown, ...] = ()
+
+    @property
+    def known(self) -> bool:
+        return bool(self.items)
+
+    @property
+    def fully_known(self) -> bool:
+        return bool(self.items) and not self.unknowns and not any(HOLE in i for i in self.items)
+
+    def texts(self) -> list[str]:
+        return [render(i) for i in self.items]
+
+    def unknown_kinds(self) -> set[str]:
+        return {u.kind for u in self.unknowns}
+
+
+def render(item: bytes) -> str:
+    return item.replace(HOLE, b"<?>").decode("utf-8", "backslashreplace")
+
+
+def unknown(kind: str, detail: str) -> Value:
+    return Value((), False, (Unknown(kind, detail),))
+
+
+def _dedupe(items: Iterable[bytes]) -> tuple[bytes, ...]:
+    seen: dict[bytes, None] = {}
+    for item in items:
+        seen.setdefault(item[:MAX_LEN], None)
+        if len(seen) >= MAX_ITEMS:
+            break
+    return tuple(seen)
+
+
+def _merge_unknowns(*values: Value) -> tuple[Unknown, ...]:
+    seen: dict[Unknown, None] = {}
+    for v in values:
+        for u in v.unknowns:
+            seen.setdefault(u, None)
+    return tuple(seen)[:8]
+
+
+def union(values: Sequence[Value]) -> Value:
+    items = _dedupe(i for v in values for i in v.items)
+    exact = len(values) == 1 and values[0].exact
+    return Value(items, exact, _merge_unknowns(*values))
+
+
+def _as_operand(v: Value) -> tuple[bytes, ...]:
+    """Items to combine; an unknown operand becomes a hole."""
+    return v.items if v.items else (HOLE,)
+
+
+def combine(values: Sequence[Value], fn: Callable[[Sequence[bytes]], bytes]) -> Value:
+    """Element-wise when the operands are exact and shapes agree, else all combinations."""
+    unknowns = _merge_unknowns(*values)
+    if values and all(v.exact for v in values):
+        lengths = {len(v.items) for v in values if len(v.items) != 1}
+        if len(lengths) <= 1:
+            n = lengths.pop() if lengths else 1
+            rows = [[v.items[0] if len(v.items) == 1 else v.items[k] for v in values] for k in range(n)]
+            return Value(_dedupe(fn(r) for r in rows), True, unknowns)
+    combos: list[list[bytes]] = [[]]
+    for v in values:
+        combos = [c + [i] for c in combos for i in _as_operand(v)][: MAX_ITEMS * 4]
+    return Value(_dedupe(fn(c) for c in combos), False, unknowns)
+
+
+def map_items(v: Value, fn: Callable[[bytes], bytes]) -> Value:
+    return Value(_dedupe(fn(i) for i in v.items), v.exact, v.unknowns)
+
+
+# -- constants ---------------------------------------------------------------------------
+
+_INT_FORMATS = {3: "i", 9: "q", 4: "B", 6: "b", 5: "h", 17: "H", 22: "I", 23: "Q"}
+
+
+def tensor_strings(t: TensorProto) -> tuple[tuple[bytes, ...], bool]:
+    """String elements of a constant (TF repeats the last value to fill the shape)."""
+    if t.dtype != STRING_DTYPE:
+        return (), False
+    vals = list(t.string_val[:MAX_ITEMS])
+    n = 1
+    for d in t.tensor_shape.dim:
+        n *= max(d.size, 0)
+    if vals and len(vals) < n:
+        vals.extend([vals[-1]] * (min(n, MAX_ITEMS) - len(vals)))
+    return tuple(v[:MAX_LEN] for v in vals), len(t.string_val) <= MAX_ITEMS
+
+
+def tensor_ints(t: TensorProto) -> tuple[int, ...] | None:
+    if t.int_val:
+        return tuple(t.int_val[:MAX_ITEMS])
+    if t.int64_val:
+        return tuple(t.int64_val[:MAX_ITEMS])
+    fmt = _INT_FORMATS.get(t.dtype)
+    if fmt and t.tensor_content:
+        size = struct.calcsize(fmt)
+        content = t.tensor_content[: size * MAX_ITEMS]
+        count = len(content) // size
+        return struct.unpack(f"<{count}{fmt}", content[: count * size])
+    if t.dtype in _INT_FORMATS:
+        return (0,) if not t.tensor_shape.dim else ()
+    return None
+
+
+def _numbers_as_text(t: TensorProto) -> tuple[bytes, ...]:
+    ints = tensor_ints(t)
+    if ints is not None:
+        return tuple(str(i).encode() for i in ints)
+    if t.float_val:
+        return tuple(repr(float(f)).encode() for f in t.float_val[:MAX_ITEMS])
+    return ()
+
+
+# -- the interpreter ---------------------------------------------------------------------
+
+Frame = tuple[tuple[Function, "NodeDef", int], ...]  # call stack: (caller, call node, skip)
+
+
+class Evaluator:
+    """Evaluates string values in one model; create one per model and reuse it."""
+
+    def __init__(self, model: ModelIR) -> None:
+        self.model = model
+        self.steps = 0
+        self._memo: dict[tuple[object, ...], Value] = {}
+        self._active: set[tuple[object, ...]] = set()
+        self._signature_inputs = {
+            name.partition(":")[0]: f"'{key}' of '{sig.key}'"
+            for sig in model.signatures
+            for key, name in sig.inputs.items()
+        }
+        self._asset_nodes = {a.tensor_name.partition(":")[0]: a.filename for a in model.assets}
+        bound = model.cache.get("bound_inputs")
+        self._bound: dict[str, dict[int, tuple[str, str]]] = bound if isinstance(bound, dict) else {}
+        entry = model.cache.get("entry_functions")
+        self._entry_functions: dict[str, str] = entry if isinstance(entry, dict) else {}
+
+    # public API
+    def evaluate(self, edge: Edge | None, frame: Frame = ()) -> Value:
+        self.steps = 0
+        return self._eval(edge, frame, 0)
+
+    def ints(self, edge: Edge | None, frame: Frame = ()) -> tuple[int, ...] | None:
+        if edge is None or edge.node is None:
+            return None
+        nd = edge.node
+        if nd.op == "Const" and "value" in nd.attr:
+            return tensor_ints(nd.attr["value"].tensor)
+        if nd.op in ("Identity", "Snapshot") and nd.input:
+            return self.ints(edge.function.input_edge(nd, 0), frame)
+        return None
+
+    # internals
+    def _eval(self, edge: Edge | None, frame: Frame, depth: int) -> Value:
+        if edge is None:
+            return unknown("missing", "input")
+        self.steps += 1
+        if self.steps > MAX_STEPS:
+            return unknown("limit", f"more than {MAX_STEPS} evaluation steps")
+        if depth > MAX_DEPTH or len(frame) > MAX_DEPTH:
+            return unknown("limit", f"dataflow deeper than {MAX_DEPTH}")
+        key = (id(edge.function), edge.node.name if edge.node is not None else f"arg:{edge.arg}",
+               edge.output, edge.index, tuple((id(f), n.name) for f, n, _ in frame))
+        if key in self._memo:
+            return self._memo[key]
+        if key in self._active:
+            return unknown("limit", "cyclic dataflow")
+        self._active.add(key)
+        try:
+            value = self._eval_arg(edge, frame, depth) if edge.node is None else self._eval_node(edge, frame, depth)
+        finally:
+            self._active.discard(key)
+        self._memo[key] = value
+        return value
+
+    def _input(self, func: Function, nd: NodeDef, pos: int, frame: Frame, depth: int) -> Value:
+        return self._eval(func.input_edge(nd, pos), frame, depth + 1)
+
+    def _eval_arg(self, edge: Edge, frame: Frame, depth: int) -> Value:
+        func, index = edge.function, edge.index
+        if frame:
+            caller, call_node, skip = frame[-1]
+            return self._input(caller, call_node, skip + index, frame[:-1], depth)
+        entry = self._entry_functions.get(func.name)
+        if entry == "__saver__":
+            return unknown("saver", func.name)
+        values: list[Value] = []
+        bound = self._bound.get(func.name, {}).get(index)
+        if bound is not None:
+            kind, detail = bound
+            values.append(unknown(kind, detail) if kind != "graph_node" else self._graph_node(detail, depth))
+        sites = [s for s in self.model.call_sites().get(func.name, ()) if s.bound]
+        for site in sites[:MAX_CALL_SITES]:
+            values.append(self._input(site.caller, site.node, site.skip_inputs + index, (), depth))
+        if entry is not None and bound is None:
+            values.append(unknown("signature_input", f"argument '{edge.arg}' of {entry}"))
+        if not values:
+            return unknown("uncalled_argument", f"argument '{edge.arg}' of function {func.name}")
+        return union(values)
+
+    def _graph_node(self, name: str, depth: int) -> Value:
+        graph = self.model.graph
+        if graph is None:
+            return unknown("missing", name)
+        return self._eval(graph.resolve_input(name), (), depth + 1)
+
+    def _eval_node(self, edge: Edge, frame: Frame, depth: int) -> Value:
+        nd = edge.node
+        assert nd is not None
+        func = edge.function
+        op = nd.op
+        if func.is_graph:
+            if nd.name == self.model.saver_filename:
+                return unknown("saver", nd.name)
+            if nd.name in self._asset_nodes:
+                return unknown("asset", self._asset_nodes[nd.name])
+        handler = _HANDLERS.get(op)
+        if handler is not None:
+            return handler(self, func, nd, edge, frame, depth)
+        if op in self.model.functions or op in CALL_ATTRS:
+            return self._call_output(func, nd, edge, frame, depth)
+        if op in ("Placeholder", "PlaceholderV2"):
+            if func.is_graph and nd.name in self._signature_inputs:
+                return unknown("signature_input", self._signature_inputs[nd.name])
+            if func.is_graph:
+                return unknown("signature_input", f"graph input '{nd.name}'")
+            return unknown("op_output", op)
+        if op in ("VarHandleOp", "VariableV2", "Variable", "ReadVariableOp", "VarIsInitializedOp"):
+            if op == "ReadVariableOp":
+                src = func.input_edge(nd, 0)
+                if src is not None and src.node is not None and src.node.op == "VarHandleOp":
+                    name = src.node.attr["shared_name"].s.decode("utf-8", "replace") if "shared_name" in src.node.attr else src.node.name
+                    return unknown("variable", name or src.node.name)
+                if src is not None and src.node is None:
+                    inner = self._eval(src, frame, depth + 1)
+                    if inner.unknowns:
+                        return inner
+                return unknown("variable", nd.name)
+            return unknown("variable", nd.name)
+        return unknown("op_output", op)
+
+    def _call_output(self, func: Function, nd: NodeDef, edge: Edge, frame: Frame, depth: int) -> Value:
+        op = nd.op
+        if op in self.model.functions:
+            callees = [(op, 0)]
+        else:
+            callees = []
+            for attr_name, skip in CALL_ATTRS.get(op, ()):
+                if attr_name not in nd.attr:
+                    continue
+                value = nd.attr[attr_name]
+                names = [value.func.name] if value.WhichOneof("value") == "func" else [f.name for f in value.list.func]
+                if op in ("While", "StatelessWhile") and attr_name == "cond":
+                    continue
+                callees.extend((n, skip) for n in names)
+        values: list[Value] = []
+        if op in ("While", "StatelessWhile"):
+            values.append(self._input(func, nd, edge.index, frame, depth))
+        for name, skip in callees:
+            callee = self.model.functions.get(name)
+            if callee is None or edge.index >= len(callee.output_names):
+                continue
+            ret = callee.ret.get(callee.output_names[edge.index])
+            if ret is None:
+                continue
+            values.append(self._eval(callee.resolve_input(ret), frame + ((func, nd, skip),), depth + 1))
+        if not values:
+            return unknown("op_output", op)
+        return union(values)
+
+
+# -- op handlers -------------------------------------------------------------------------
+
+Handler = Callable[[Evaluator, Function, "NodeDef", Edge, Frame, int], Value]
+_HANDLERS: dict[str, Handler] = {}
+
+
+def handles(*ops: str) -> Callable[[Handler], Handler]:
+    def register(fn: Handler) -> Handler:
+        for op in ops:
+            _HANDLERS[op] = fn
+        return fn
+
+    return register
+
+
+def _attr_s(nd: NodeDef, name: str, default: bytes = b"") -> bytes:
+    return nd.attr[name].s if name in nd.attr else default
+
+
+@handles("Const", "HostConst")
+def _const(ev: Evaluator, func: Function, nd: NodeDef, edge: Edge, frame: Frame, depth: int) -> Value:
+    if "value" not in nd.attr:
+        return unknown("missing", f"value of {nd.name}")
+    t = nd.attr["value"].tensor
+    items, exact = tensor_strings(t)
+    if items:
+        return Value(items, exact, ())
+    if t.dtype == STRING_DTYPE:
+        return Value((b"",), True, ()) if not t.tensor_shape.dim else Value((), True, ())
+    nums = _numbers_as_text(t)
+    return Value(nums, True, ()) if nums else unknown("unsupported", "non-string constant")
+
+
+@handles("Identity", "Snapshot", "StopGradient", "Reshape", "ExpandDims", "Squeeze", "EnsureShape",
+         "CheckNumerics", "PreventGradient", "Copy", "DebugGradientIdentity")
+def _identity(ev: Evaluator, func: Function, nd: NodeDef, edge: Edge, frame: Frame, depth: int) -> Value:
+    return ev._input(func, nd, 0, frame, depth)
+
+
+@handles("IdentityN")
+def _identity_n(ev: Evaluator, func: Function, nd: NodeDef, edge: Edge, frame: Frame, depth: int) -> Value:
+    return ev._input(func, nd, edge.index, frame, depth)
+
+
+@handles("PlaceholderWithDefault")
+def _placeholder_default(ev: Evaluator, func: Function, nd: NodeDef, edge: Edge, frame: Frame, depth: int) -> Value:
+    default = ev._input(func, nd, 0, frame, depth)
+    fed = ev._signature_inputs.get(nd.name) if func.is_graph else None
+    return union([default, unknown("signature_input", fed)]) if fed else default
+
+
+@handles("StringJoin")
+def _string_join(ev: Evaluator, func: Function, nd: NodeDef, edge: Edge, frame: Frame, depth: int) -> Value:
+    sep = _attr_s(nd, "separator")
+    parts = [ev._input(func, nd, i, frame, depth) for i in range(len(func.data_inputs(nd)))]
+    return combine(parts, lambda row: sep.join(row))
+
+
+@handles("Add", "AddV2")
+def _add(ev: Evaluator, func: Function, nd: NodeDef, edge: Edge, frame: Frame, depth: int) -> Value:
+    if "T" in nd.attr and nd.attr["T"].type != STRING_DTYPE:
+        return unknown("unsupported", f"{nd.op} of numbers")
+    parts = [ev._input(func, nd, i, frame, depth) for i in (0, 1)]
+    return combine(parts, lambda row: b"".join(row))
+
+
+@handles("StringFormat")
+def _string_format(ev: Evaluator, func: Function, nd: NodeDef, edge: Edge, frame: Frame, depth: int) -> Value:
+    template = _attr_s(nd, "template", b"%s")
+    placeholder = _attr_s(nd, "placeholder", b"%s") or b"%s"
+    pieces = template.split(placeholder)
+    parts = [ev._input(func, nd, i, frame, depth) for i in range(len(func.data_inputs(nd)))]
+
+    def fmt(row: Sequence[bytes]) -> bytes:
+        out = [pieces[0]]
+        for k, piece in enumerate(pieces[1:]):
+            out.append(row[k] if k < len(row) else placeholder)
+            out.append(piece)
+        return b"".join(out)
+
+    return combine(parts, fmt) if parts else Value((template,), True, ())
+
+
+@handles("Pack", "ConcatV2", "Concat")
+def _pack(ev: Evaluator, func: Function, nd: NodeDef, edge: Edge, frame: Frame, depth: int) -> Value:
+    n = len(func.data_inputs(nd))
+    positions = range(n - 1) if nd.op == "ConcatV2" else range(1, n) if nd.op == "Concat" else range(n)
+    parts = [ev._input(func, nd, i, frame, depth) for i in positions]
+    items = _dedupe(i for p in parts for i in p.items)
+    return Value(items, all(p.exact for p in parts), _merge_unknowns(*parts))
+
+
+@handles("GatherV2", "Gather")
+def _gather(ev: Evaluator, func: Function, nd: NodeDef, edge: Edge, frame: Frame, depth: int) -> Value:
+    params = ev._input(func, nd, 0, frame, depth)
+    idx = ev.ints(func.input_edge(nd, 1), frame)
+    if params.exact and idx is not None and all(-len(params.items) <= i < len(params.items) for i in idx):
+        return Value(_dedupe(params.items[i] for i in idx), True, params.unknowns)
+    return Value(params.items, False, params.unknowns)
+
+
+@handles("StridedSlice")
+def _strided_slice(ev: Evaluator, func: Function, nd: NodeDef, edge: Edge, frame: Frame, depth: int) -> Value:
+    data = ev._input(func, nd, 0, frame, depth)
+    begin, end, strides = (ev.ints(func.input_edge(nd, i), frame) for i in (1, 2, 3))
+    masks = {k: nd.attr[k].i if k in nd.attr else 0 for k in ("begin_mask", "end_mask", "shrink_axis_mask")}
+    if data.exact and begin and end and strides and len(begin) == 1 and strides[0] != 0:
+        b = None if masks["begin_mask"] & 1 else begin[0]
+        e = None if masks["end_mask"] & 1 else end[0]
+        if masks["shrink_axis_mask"] & 1 and b is not None:
+            sel = data.items[b: b + 1 if b != -1 else None]
+        else:
+            sel = data.items[b:e: strides[0]]
+        return Value(sel, True, data.unknowns)
+    return Value(data.items, False, data.unknowns)
+
+
+@handles("Substr")
+def _substr(ev: Evaluator, func: Function, nd: NodeDef, edge: Edge, frame: Frame, depth: int) -> Value:
+    data = ev._input(func, nd, 0, frame, depth)
+    pos, length = ev.ints(func.input_edge(nd, 1), frame), ev.ints(func.input_edge(nd, 2), frame)
+    unit = _attr_s(nd, "unit", b"BYTE")
+    if pos is None or length is None or len(pos) != 1 or len(length) != 1:
+        return Value(tuple(HOLE for _ in data.items[:1]), False, data.unknowns + (Unknown("unsupported", "Substr with computed bounds"),))
+
+    def cut(s: bytes) -> bytes:
+        if unit == b"UTF8_CHAR":
+            text = s.decode("utf-8", "surrogateescape")
+            start = pos[0] if pos[0] >= 0 else len(text) + pos[0]
+            return text[start:start + length[0]].encode("utf-8", "surrogateescape")
+        start = pos[0] if pos[0] >= 0 else len(s) + pos[0]
+        return s[start:start + length[0]]
+
+    return map_items(data, cut)
+
+
+_NESTED_QUANTIFIER = re.compile(r"[+*}]\)*[+*{]|\([^)]*[+*][^)]*\)[+*{]")
+
+
+def _regex_replace(pattern: bytes, rewrite: bytes, global_: bool) -> Callable[[bytes], bytes] | None:
+    if len(pattern) > 256 or _NESTED_QUANTIFIER.search(pattern.decode("latin-1")):
+        return None
+    try:
+        rx = re.compile(pattern)
+    except (re.error, OverflowError, RecursionError):
+        return None
+    repl = re.sub(rb"\\(\d)", rb"\\g<\1>", rewrite)
+
+    def apply(s: bytes) -> bytes:
+        if HOLE in s:
+            return s
+        try:
+            return rx.sub(repl, s, count=0 if global_ else 1)[:MAX_LEN]
+        except (re.error, IndexError):
+            return s
+
+    return apply
+
+
+@handles("StaticRegexReplace")
+def _static_regex(ev: Evaluator, func: Function, nd: NodeDef, edge: Edge, frame: Frame, depth: int) -> Value:
+    data = ev._input(func, nd, 0, frame, depth)
+    glob = nd.attr["replace_global"].b if "replace_global" in nd.attr else True
+    fn = _regex_replace(_attr_s(nd, "pattern"), _attr_s(nd, "rewrite"), glob)
+    if fn is None:
+        return Value(data.items, False, data.unknowns + (Unknown("unsupported", "regex pattern too complex"),))
+    return map_items(data, fn)
+
+
+@handles("RegexReplace")
+def _regex(ev: Evaluator, func: Function, nd: NodeDef, edge: Edge, frame: Frame, depth: int) -> Value:
+    data = ev._input(func, nd, 0, frame, depth)
+    pattern, rewrite = ev._input(func, nd, 1, frame, depth), ev._input(func, nd, 2, frame, depth)
+    glob = nd.attr["replace_global"].b if "replace_global" in nd.attr else True
+    if not (pattern.fully_known and rewrite.fully_known and len(pattern.items) == 1 and len(rewrite.items) == 1):
+        return Value(data.items, False, _merge_unknowns(data, pattern, rewrite) + (Unknown("unsupported", "RegexReplace with computed pattern"),))
+    fn = _regex_replace(pattern.items[0], rewrite.items[0], glob)
+    if fn is None:
+        return Value(data.items, False, data.unknowns + (Unknown("unsupported", "regex pattern too complex"),))
+    return map_items(data, fn)
+
+
+def _b64decode(s: bytes) -> bytes:
+    if HOLE in s:
+        return HOLE
+    try:
+        return base64.urlsafe_b64decode(s + b"=" * (-len(s) % 4))[:MAX_LEN]
+    except (binascii.Error, ValueError):
+        return HOLE
+
+
+@handles("DecodeBase64")
+def _decode_b64(ev: Evaluator, func: Function, nd: NodeDef, edge: Edge, frame: Frame, depth: int) -> Value:
+    return map_items(ev._input(func, nd, 0, frame, depth), _b64decode)
+
+
+@handles("EncodeBase64")
+def _encode_b64(ev: Evaluator, func: Function, nd: NodeDef, edge: Edge, frame: Frame, depth: int) -> Value:
+    pad = nd.attr["pad"].b if "pad" in nd.attr else False
+
+    def enc(s: bytes) -> bytes:
+        out = base64.urlsafe_b64encode(s)
+        return out if pad else out.rstrip(b"=")
+
+    return map_items(ev._input(func, nd, 0, frame, depth), enc)
+
+
+@handles("ReverseV2", "Reverse")
+def _reverse(ev: Evaluator, func: Function, nd: NodeDef, edge: Edge, frame: Frame, depth: int) -> Value:
+    data = ev._input(func, nd, 0, frame, depth)
+    return Value(tuple(reversed(data.items)), data.exact, data.unknowns)
+
+
+@handles("ReduceJoin")
+def _reduce_join(ev: Evaluator, func: Function, nd: NodeDef, edge: Edge, frame: Frame, depth: int) -> Value:
+    data = ev._input(func, nd, 0, frame, depth)
+    sep = _attr_s(nd, "separator")
+    if data.exact:
+        return Value((sep.join(data.items)[:MAX_LEN],), True, data.unknowns)
+    return Value(data.items, False, data.unknowns)
+
+
+@handles("AsString")
+def _as_string(ev: Evaluator, func: Function, nd: NodeDef, edge: Edge, frame: Frame, depth: int) -> Value:
+    return ev._input(func, nd, 0, frame, depth)
+
+
+@handles("StringUpper")
+def _upper(ev: Evaluator, func: Function, nd: NodeDef, edge: Edge, frame: Frame, depth: int) -> Value:
+    return map_items(ev._input(func, nd, 0, frame, depth), lambda s: s if HOLE in s else s.upper())
+
+
+@handles("StringLower")
+def _lower(ev: Evaluator, func: Function, nd: NodeDef, edge: Edge, frame: Frame, depth: int) -> Value:
+    return map_items(ev._input(func, nd, 0, frame, depth), lambda s: s if HOLE in s else s.lower())
+
+
+@handles("StringStrip")
+def _strip(ev: Evaluator, func: Function, nd: NodeDef, edge: Edge, frame: Frame, depth: int) -> Value:
+    return map_items(ev._input(func, nd, 0, frame, depth), lambda s: s.strip(b" \t\n\r\x0b\x0c"))
+
+
+@handles("Select", "SelectV2")
+def _select(ev: Evaluator, func: Function, nd: NodeDef, edge: Edge, frame: Frame, depth: int) -> Value:
+    return union([ev._input(func, nd, 1, frame, depth), ev._input(func, nd, 2, frame, depth)])
+
+
+@handles("Merge", "RefMerge", "Switch", "RefSwitch", "Enter", "RefEnter", "Exit", "NextIteration")
+def _control_flow_v1(ev: Evaluator, func: Function, nd: NodeDef, edge: Edge, frame: Frame, depth: int) -> Value:
+    n = len(func.data_inputs(nd)) if nd.op in ("Merge", "RefMerge") else 1
+    return union([ev._input(func, nd, i, frame, depth) for i in range(n)])
+
+
+@handles("ShardedFilename")
+def _sharded_filename(ev: Evaluator, func: Function, nd: NodeDef, edge: Edge, frame: Frame, depth: int) -> Value:
+    base = ev._input(func, nd, 0, frame, depth)
+    shard, num = ev.ints(func.input_edge(nd, 1), frame), ev.ints(func.input_edge(nd, 2), frame)
+    suffix = b"-%05d-of-%05d" % (shard[0], num[0]) if shard and num else b"-<shard>"
+    return Value(_dedupe(i + suffix for i in _as_operand(base)), base.exact, base.unknowns)
+
+
+@handles("ShardedFilespec")
+def _sharded_filespec(ev: Evaluator, func: Function, nd: NodeDef, edge: Edge, frame: Frame, depth: int) -> Value:
+    base = ev._input(func, nd, 0, frame, depth)
+    num = ev.ints(func.input_edge(nd, 1), frame)
+    suffix = b"-?????-of-%05d" % num[0] if num else b"-?????-of-<n>"
+    return Value(_dedupe(i + suffix for i in _as_operand(base)), base.exact, base.unknowns)

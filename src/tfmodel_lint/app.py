@@ -1,0 +1,102 @@
+"""The pipeline: discover -> load -> rules -> select/suppress -> report -> exit code."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TextIO
+
+from tfmodel_lint import __version__
+from tfmodel_lint.discovery import expand_paths
+from tfmodel_lint.engine import Linter, lint_all
+from tfmodel_lint.findings import Finding, RuleInfo, RunResult, Severity, sort_findings
+from tfmodel_lint.rules.registry import Registry, discover
+from tfmodel_lint.selection import DecisionEngine, Suppressor
+from tfmodel_lint.settings import Settings
+from tfmodel_lint.signatures import SignatureDB
+from tfmodel_lint.signatures import load as load_signatures
+
+EXIT_OK = 0
+EXIT_FINDINGS = 1
+EXIT_USAGE = 2
+EXIT_INTERNAL = 3
+
+
+@dataclass
+class Application:
+    settings: Settings
+    registry: Registry = field(default_factory=discover)
+    signatures: SignatureDB | None = None
+
+    def __post_init__(self) -> None:
+        if self.signatures is None:
+            self.signatures = load_signatures(self.settings.signatures)
+        codes = [r.rule.code for r in self.registry.rules]
+        self.decider = DecisionEngine.from_settings(self.settings, codes)
+        self.enabled = frozenset(c for c in codes if self.decider.selected(c))
+
+    def rule_infos(self) -> tuple[RuleInfo, ...]:
+        return tuple(
+            RuleInfo(r.rule.code, r.rule.name, r.rule.severity, r.rule.category, r.rule.summary,
+                     r.rule.doc(), r.rule.precision, r.plugin)
+            for r in self.registry.rules
+            if r.rule.code in self.enabled
+        )
+
+    def run(self, paths: Sequence[str]) -> RunResult:
+        from tfmodel_lint.baseline import apply_baseline, load_baseline
+
+        s = self.settings
+        assert self.signatures is not None
+        targets = expand_paths(paths, s.exclude)
+        linter = Linter(self.registry, self.signatures, s.limits, self.enabled, s.debug)
+        results = lint_all(linter, targets, s.jobs)
+        suppressor = Suppressor(s.per_file_ignores, s.targeted_ignores)
+        active: list[Finding] = []
+        suppressed: list[Finding] = []
+        internal: list[str] = list(self.registry.errors)
+        for res in results:
+            internal.extend(res.internal_errors)
+            for f in res.findings:
+                (suppressed if suppressor.reason(f) else active).append(f)
+        notes: list[str] = []
+        if s.baseline is not None:
+            known = load_baseline(s.baseline)
+            active, baselined = apply_baseline(sort_findings(active), known)
+            suppressed.extend(baselined)
+        if s.report_unused_ignores:
+            notes.extend(suppressor.unused())
+        return RunResult(
+            tool_version=__version__,
+            findings=sort_findings(active),
+            artifacts=tuple(r.record for r in results),
+            rules=self.rule_infos(),
+            suppressed=sort_findings(suppressed),
+            internal_errors=tuple(internal),
+            fail_on=s.fail_on,
+            notes=tuple(notes),
+        )
+
+    def exit_code(self, result: RunResult) -> int:
+        if any("crashed" in e for e in result.internal_errors) or any(
+            e.startswith("plugin ") for e in result.internal_errors
+        ):
+            return EXIT_INTERNAL
+        if self.settings.exit_zero:
+            return EXIT_OK
+        failing = [f for f in result.findings if f.severity >= self.settings.fail_on]
+        if self.settings.report_unused_ignores and result.notes and self.settings.fail_on <= Severity.LOW:
+            return EXIT_FINDINGS
+        return EXIT_FINDINGS if failing else EXIT_OK
+
+
+def report(result: RunResult, settings: Settings, stream: TextIO | None = None) -> None:
+    from tfmodel_lint.reporters import get_reporter
+
+    reporter = get_reporter(settings.output_format)
+    if settings.output_file is not None:
+        with settings.output_file.open("w", encoding="utf-8", newline="\n") as fh:
+            reporter(settings).render(result, fh)
+    else:
+        reporter(settings).render(result, stream or sys.stdout)

@@ -1,0 +1,242 @@
+"""Command line: ``tfmodel-lint [check] PATHS...``, ``tfmodel-lint rules [CODE]``,
+``tfmodel-lint baseline create|update FILE PATHS...``.
+
+Exit codes: 0 nothing at or above ``--fail-on``; 1 findings at or above it; 2 usage or
+configuration error; 3 internal error (a rule or plugin crashed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from tfmodel_lint import __version__
+from tfmodel_lint.findings import Severity
+
+EXIT_USAGE = 2
+EXIT_INTERNAL = 3
+SUBCOMMANDS = ("check", "rules", "baseline")
+
+
+class UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> Any:  # argparse exits 2 itself; keep that, print cleanly
+        raise UsageError(f"{self.prog}: error: {message}")
+
+
+def _codes(text: str) -> tuple[str, ...]:
+    return tuple(c.strip() for c in text.split(",") if c.strip())
+
+
+def _severity(text: str) -> Severity:
+    try:
+        return Severity.parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def check_parser() -> argparse.ArgumentParser:
+    from tfmodel_lint.limits import Limits
+
+    p = _Parser(
+        prog="tfmodel-lint",
+        description="Lint TensorFlow/Keras model artifacts without loading them.",
+        epilog="Other commands: 'tfmodel-lint rules [CODE]', 'tfmodel-lint baseline create|update FILE PATHS...'. "
+        "Exit codes: 0 clean, 1 findings at or above --fail-on, 2 usage/config error, 3 internal error.",
+    )
+    p.add_argument("paths", nargs="*", metavar="PATH", help="SavedModel dirs, model files, archives or directories")
+    p.add_argument("--version", action="version", version=f"tfmodel-lint {__version__}")
+    p.add_argument("-f", "--format", dest="output_format", default=None,
+                   help="output format: text (default), json, sarif, github, or an installed reporter")
+    p.add_argument("-o", "--output", dest="output_file", type=Path, help="write the report to this file")
+    p.add_argument("--select", type=_codes, help="comma-separated code prefixes to report (default: all)")
+    p.add_argument("--extend-select", type=_codes, help="code prefixes to add to the selection")
+    p.add_argument("--ignore", type=_codes, help="comma-separated code prefixes not to report")
+    p.add_argument("--extend-ignore", type=_codes, help="code prefixes to add to the ignore list")
+    p.add_argument("--fail-on", type=_severity, help="lowest severity that fails the run (default: medium)")
+    p.add_argument("--exit-zero", action="store_true", default=None, help="exit 0 even with findings")
+    p.add_argument("--exclude", type=_codes, help="comma-separated globs of paths to skip when searching directories")
+    p.add_argument("--config", type=Path, help="configuration file (default: search upward)")
+    p.add_argument("--isolated", action="store_true", help="ignore configuration files")
+    p.add_argument("--signatures", type=Path, action="append", help="extra capability data (JSON), may repeat")
+    p.add_argument("-j", "--jobs", type=int, help="worker processes (0: one per CPU; default 1)")
+    p.add_argument("--baseline", type=Path, help="report only findings not in this baseline file")
+    p.add_argument("--report-unused-ignores", action="store_true", default=None,
+                   help="report configured ignores that matched nothing")
+    p.add_argument("--sarif-root", type=Path, help="make SARIF URIs relative to this directory (default: git top level)")
+    p.add_argument("--sarif-category", help="SARIF automationDetails category (default: tfmodel-lint)")
+    p.add_argument("-q", "--quiet", action="store_true", help="text: only findings at or above --fail-on, no headers")
+    p.add_argument("--statistics", action="store_true", help="text: count findings per code")
+    p.add_argument("--show-evidence", action="store_true", help="text: print each finding's evidence")
+    p.add_argument("--color", choices=("auto", "always", "never"), default="auto", help="colour severities")
+    p.add_argument("--no-progress", action="store_true", help="never show a progress bar")
+    p.add_argument("--debug", action="store_true", help="let internal errors raise with a traceback")
+    limits = p.add_argument_group("limits (hostile input)")
+    for name in Limits.names():
+        default = getattr(Limits(), name)
+        limits.add_argument(f"--{name.replace('_', '-')}", dest=name, type=type(default),
+                            help=f"default: {default}")
+    return p
+
+
+def build_settings(args: argparse.Namespace) -> Any:
+    from tfmodel_lint.config import FileConfig, find_config, load_config
+    from tfmodel_lint.limits import Limits
+    from tfmodel_lint.settings import Settings
+
+    file_cfg = FileConfig()
+    if not args.isolated:
+        path = args.config or find_config(Path.cwd())
+        if path is not None:
+            file_cfg = load_config(path)
+    values: dict[str, Any] = {}
+    cfg = file_cfg.values
+    for key in ("select", "extend_select", "ignore", "extend_ignore", "exclude", "fail_on", "baseline",
+                "report_unused_ignores", "sarif_root", "sarif_category", "jobs"):
+        cli = getattr(args, key, None)
+        if cli is not None:
+            values[key] = cli
+        elif key in cfg:
+            values[key] = cfg[key]
+    if "per_file_ignores" in cfg:
+        values["per_file_ignores"] = cfg["per_file_ignores"]
+    if "ignores" in cfg:
+        values["targeted_ignores"] = cfg["ignores"]
+    sigs = list(cfg.get("signatures", ())) + list(args.signatures or ())
+    values["signatures"] = tuple(Path(s) for s in sigs)
+    limit_values = {n: getattr(args, n) if getattr(args, n) is not None else cfg.get(n, getattr(Limits(), n))
+                    for n in Limits.names()}
+    values["limits"] = Limits(**limit_values)
+    if values.get("jobs") == 0:
+        import os
+
+        values["jobs"] = os.cpu_count() or 1
+    values["exit_zero"] = bool(args.exit_zero)
+    values["output_format"] = args.output_format or "text"
+    values["output_file"] = args.output_file
+    values["quiet"] = args.quiet
+    values["statistics"] = args.statistics
+    values["show_evidence"] = args.show_evidence
+    values["color"] = {"always": True, "never": False}.get(args.color)
+    values["debug"] = args.debug
+    values["progress"] = False if args.no_progress else None
+    values["config_path"] = file_cfg.path
+    return Settings(**values)
+
+
+def run_check(argv: Sequence[str]) -> int:
+    from tfmodel_lint.app import Application, report
+    from tfmodel_lint.baseline import BaselineError
+    from tfmodel_lint.config import ConfigError
+    from tfmodel_lint.reporters import UnknownFormatError, get_reporter
+    from tfmodel_lint.signatures import SignatureError
+
+    args = check_parser().parse_args(list(argv))
+    if not args.paths:
+        raise UsageError("tfmodel-lint: error: no paths given (try 'tfmodel-lint --help')")
+    try:
+        settings = build_settings(args)
+        get_reporter(settings.output_format)
+        app = Application(settings)
+        result = app.run(args.paths)
+    except (ConfigError, SignatureError, UnknownFormatError, BaselineError) as exc:
+        print(f"tfmodel-lint: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    report(result, settings)
+    return app.exit_code(result)
+
+
+def run_rules(argv: Sequence[str]) -> int:
+    from tfmodel_lint.rules.registry import discover
+
+    p = _Parser(prog="tfmodel-lint rules", description="List rules, or show one rule's documentation.")
+    p.add_argument("code", nargs="?", help="a rule code (e.g. TFL201)")
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    args = p.parse_args(list(argv))
+    registry = discover()
+    for err in registry.errors:
+        print(f"tfmodel-lint: {err}", file=sys.stderr)
+    rules = [r.rule for r in registry.rules]
+    if args.code:
+        match = [r for r in rules if r.code == args.code.upper()]
+        if not match:
+            print(f"tfmodel-lint: error: no rule {args.code!r}", file=sys.stderr)
+            return EXIT_USAGE
+        rule = match[0]
+        print(f"{rule.code} {rule.name} (default severity: {rule.severity}, category: {rule.category})\n")
+        print(rule.doc())
+        return 0
+    if args.format == "json":
+        import json
+
+        print(json.dumps([{"code": r.code, "name": r.name, "severity": str(r.severity), "category": r.category,
+                           "summary": r.summary} for r in rules], indent=2))
+        return 0
+    for r in rules:
+        print(f"{r.code}  {r.name:<28} {r.severity!s:<8} {r.summary}")
+    return 3 if registry.errors else 0
+
+
+def run_baseline(argv: Sequence[str]) -> int:
+    from tfmodel_lint.app import Application
+    from tfmodel_lint.baseline import render_baseline
+    from tfmodel_lint.config import ConfigError
+
+    p = _Parser(prog="tfmodel-lint baseline", description="Record current findings as known.")
+    p.add_argument("action", choices=("create", "update"))
+    p.add_argument("file", type=Path)
+    p.add_argument("paths", nargs="+")
+    p.add_argument("--config", type=Path)
+    p.add_argument("--isolated", action="store_true")
+    args = p.parse_args(list(argv))
+    if args.action == "create" and args.file.exists():
+        print(f"tfmodel-lint: error: {args.file} exists; use 'baseline update'", file=sys.stderr)
+        return EXIT_USAGE
+    if args.action == "update" and not args.file.exists():
+        print(f"tfmodel-lint: error: {args.file} does not exist; use 'baseline create'", file=sys.stderr)
+        return EXIT_USAGE
+    ns = check_parser().parse_args([*args.paths] + (["--isolated"] if args.isolated else [])
+                                   + (["--config", str(args.config)] if args.config else []))
+    try:
+        settings = dataclasses.replace(build_settings(ns), baseline=None)
+    except ConfigError as exc:
+        print(f"tfmodel-lint: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    app = Application(settings)
+    result = app.run(ns.paths)
+    args.file.write_text(render_baseline(result.findings), encoding="utf-8")
+    print(f"wrote {len(result.findings)} findings to {args.file}", file=sys.stderr)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        if args and args[0] == "rules":
+            return run_rules(args[1:])
+        if args and args[0] == "baseline":
+            return run_baseline(args[1:])
+        if args and args[0] == "check":
+            args = args[1:]
+        return run_check(args)
+    except UsageError as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_USAGE
+    except SystemExit as exc:  # argparse --help / --version
+        return int(exc.code) if isinstance(exc.code, int) else 0
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:  # noqa: BLE001 - last resort: no traceback unless --debug
+        if "--debug" in args:
+            raise
+        print(f"tfmodel-lint: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return EXIT_INTERNAL

@@ -1,0 +1,121 @@
+"""Expand command-line paths into artifacts to lint (flake8's expand_paths, for models).
+
+* A directory holding ``saved_model.pb`` or ``saved_model.pbtxt`` is one SavedModel.
+* Any file inside a SavedModel (``variables/``, ``assets/``, ``fingerprint.pb``,
+  ``keras_metadata.pb``...) maps to its root; each root is linted once.
+* Other directories are searched recursively (sorted, symlinks not followed), for
+  SavedModels and files whose name or content marks a model.
+* Files named explicitly are always linted, whatever their name.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+SAVED_MODEL_FILES = ("saved_model.pb", "saved_model.pbtxt")
+MODEL_SUFFIXES = (".pb", ".pbtxt", ".zip", ".h5", ".hdf5", ".keras", ".tflite", ".meta", ".tar", ".tgz", ".tar.gz")
+#: How many directory levels above a file to look for a SavedModel root.
+MAX_ROOT_LEVELS = 4
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    path: Path
+    kind: str  # "savedmodel_dir", "file", "empty_dir", "missing"
+    display: str
+
+    def sort_key(self) -> str:
+        return self.display
+
+
+def display_path(path: Path, base: Path | None = None) -> str:
+    base = base or Path.cwd()
+    try:
+        return path.resolve().relative_to(base.resolve()).as_posix() or "."
+    except ValueError:
+        return path.as_posix()
+
+
+def is_savedmodel_dir(path: Path) -> bool:
+    return any((path / name).is_file() for name in SAVED_MODEL_FILES)
+
+
+def savedmodel_root(path: Path) -> Path | None:
+    """The SavedModel directory a file belongs to, if any."""
+    current = path.parent
+    for _ in range(MAX_ROOT_LEVELS):
+        if is_savedmodel_dir(current):
+            return current
+        if current.parent == current:
+            break
+        current = current.parent
+    return None
+
+
+def _excluded(path: Path, excludes: Sequence[str]) -> bool:
+    posix = path.as_posix()
+    return any(fnmatch.fnmatch(posix, pat) or fnmatch.fnmatch(path.name, pat) for pat in excludes)
+
+
+def looks_like_model_file(path: Path) -> bool:
+    name = path.name.lower()
+    return name.endswith(MODEL_SUFFIXES) or name == "model.json"
+
+
+def _walk(root: Path, excludes: Sequence[str]) -> Iterable[Path]:
+    """Model directories and files under root; does not descend into a SavedModel."""
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        here = Path(dirpath)
+        if here != root and _excluded(here, excludes):
+            dirnames[:] = []
+            continue
+        if is_savedmodel_dir(here):
+            dirnames[:] = []
+            yield here
+            continue
+        dirnames.sort()
+        for name in sorted(filenames):
+            path = here / name
+            if path.is_symlink() or _excluded(path, excludes):
+                continue
+            if looks_like_model_file(path):
+                yield path
+
+
+def expand_paths(paths: Sequence[str], excludes: Sequence[str] = (), base: Path | None = None) -> list[Target]:
+    found: dict[str, Target] = {}
+
+    def add(path: Path, kind: str) -> None:
+        key = str(path.resolve()) if path.exists() else str(path)
+        if key not in found:
+            found[key] = Target(path, kind, display_path(path, base))
+
+    for raw in paths:
+        path = Path(raw)
+        if not path.exists() and not path.is_symlink():
+            add(path, "missing")
+            continue
+        if path.is_dir():
+            if is_savedmodel_dir(path):
+                add(path, "savedmodel_dir")
+                continue
+            root = savedmodel_root(path / "x")
+            if root is not None and root != path:
+                add(root, "savedmodel_dir")
+                continue
+            before = len(found)
+            for item in _walk(path, excludes):
+                add(item, "savedmodel_dir" if item.is_dir() else "file")
+            if len(found) == before:
+                add(path, "empty_dir")
+            continue
+        root = savedmodel_root(path)
+        if root is not None:
+            add(root, "savedmodel_dir")
+        else:
+            add(path, "file")
+    return sorted(found.values(), key=Target.sort_key)

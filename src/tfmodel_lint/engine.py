@@ -1,0 +1,167 @@
+"""Lint artifacts: load each once, run the enabled rules, stamp findings.
+
+One artifact's failure (unreadable, malformed, over a limit, a rule crash) becomes a
+finding for that artifact; the run goes on. With ``jobs > 1`` artifacts are linted in
+worker processes, with a serial fallback; results come back in a deterministic order.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import traceback
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from tfmodel_lint.discovery import Target
+from tfmodel_lint.findings import ArtifactRecord, ArtifactStatus, Finding, Issue, Location, Severity
+from tfmodel_lint.limits import Limits, LimitExceededError
+from tfmodel_lint.loaders import LIMIT, NO_MODEL, UNREADABLE, ArtifactError, Loaded
+from tfmodel_lint.rules.base import RuleContext
+from tfmodel_lint.rules.registry import Registry
+from tfmodel_lint.signatures import SignatureDB
+
+INTERNAL = "TFL999"
+
+
+@dataclass
+class ArtifactResult:
+    record: ArtifactRecord
+    findings: list[Finding] = field(default_factory=list)
+    internal_errors: list[str] = field(default_factory=list)
+
+
+class TimeBudgetExceeded(Exception):
+    pass
+
+
+@contextmanager
+def time_budget(seconds: float) -> Iterator[None]:
+    """Raise TimeBudgetExceeded after ``seconds`` (main thread on POSIX only)."""
+    usable = seconds > 0 and hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+    if not usable:
+        yield
+        return
+
+    def on_alarm(signum: int, frame: object) -> None:
+        raise TimeBudgetExceeded()
+
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _artifact_issue(code: str, message: str, severity: Severity) -> Issue:
+    return Issue(code, severity, "artifact", Location(), message, (), key=code)
+
+
+@dataclass
+class Linter:
+    """Everything needed to lint one artifact; picklable for worker processes."""
+
+    registry: Registry
+    signatures: SignatureDB
+    limits: Limits
+    enabled: frozenset[str]
+    debug: bool = False
+
+    def severity_of(self, code: str) -> Severity:
+        loaded = self.registry.by_code().get(code)
+        return loaded.rule.severity if loaded else Severity.MEDIUM
+
+    def _load(self, target: Target) -> Loaded:
+        from tfmodel_lint.loaders import dispatch
+
+        if target.kind == "missing":
+            raise ArtifactError(UNREADABLE, "no such file or directory")
+        if target.kind == "empty_dir":
+            raise ArtifactError(NO_MODEL, "directory holds no model artifact")
+        if target.kind == "savedmodel_dir":
+            return dispatch.load_dir(target.path, target.display, self.limits)
+        return dispatch.load_file(target.path, target.display, self.limits)
+
+    def lint(self, target: Target) -> ArtifactResult:
+        issues: list[Issue] = []
+        internal: list[str] = []
+        fmt = "unknown"
+        status = ArtifactStatus.OK
+        detail = ""
+        try:
+            with time_budget(self.limits.time_budget):
+                loaded = self._load(target)
+                fmt = loaded.format
+                issues.extend(loaded.issues)
+                ctx = RuleContext(self.signatures)
+                for model in loaded.models:
+                    for entry in self.registry.rules:
+                        rule = entry.rule
+                        if rule.code not in self.enabled or (rule.formats and model.format not in rule.formats):
+                            continue
+                        try:
+                            issues.extend(rule.check(model, ctx))
+                        except (TimeBudgetExceeded, LimitExceededError):
+                            raise
+                        except Exception as exc:  # noqa: BLE001 - reported as TFL999, run goes on
+                            if self.debug:
+                                raise
+                            where = traceback.extract_tb(exc.__traceback__)[-1]
+                            msg = (f"rule {rule.code} ({entry.plugin}) crashed: {type(exc).__name__}: {exc} "
+                                   f"at {os.path.basename(where.filename)}:{where.lineno}")
+                            internal.append(f"{target.display}: {msg}")
+                            issues.append(_artifact_issue(INTERNAL, msg, Severity.MEDIUM))
+        except ArtifactError as exc:
+            status, detail = ArtifactStatus.ERROR, exc.message
+            issues.append(_artifact_issue(exc.code, exc.message, self.severity_of(exc.code)))
+        except LimitExceededError as exc:
+            status, detail = ArtifactStatus.ERROR, str(exc)
+            issues.append(_artifact_issue(LIMIT, f"limit exceeded: {exc}", self.severity_of(LIMIT)))
+        except TimeBudgetExceeded:
+            budget = self.limits.time_budget
+            status, detail = ArtifactStatus.ERROR, f"time budget of {budget}s exceeded"
+            issues.append(_artifact_issue(LIMIT, f"limit exceeded: linting took longer than {budget}s (limit time-budget)",
+                                          self.severity_of(LIMIT)))
+        except (MemoryError, RecursionError) as exc:
+            status, detail = ArtifactStatus.ERROR, type(exc).__name__
+            issues.append(_artifact_issue(LIMIT, f"limit exceeded: {type(exc).__name__} while parsing", self.severity_of(LIMIT)))
+        except OSError as exc:
+            status, detail = ArtifactStatus.ERROR, str(exc)
+            issues.append(_artifact_issue(UNREADABLE, f"cannot read: {exc.strerror or exc}", self.severity_of(UNREADABLE)))
+        except Exception as exc:  # noqa: BLE001 - a loader bug must not end the run
+            if self.debug:
+                raise
+            status, detail = ArtifactStatus.ERROR, f"internal error: {type(exc).__name__}: {exc}"
+            internal.append(f"{target.display}: loader crashed: {type(exc).__name__}: {exc}")
+            issues.append(_artifact_issue(INTERNAL, f"loader crashed: {type(exc).__name__}: {exc}", Severity.MEDIUM))
+        findings = [Finding.from_issue(i, target.display) for i in issues if i.code in self.enabled]
+        record = ArtifactRecord(target.display, fmt, status, detail)
+        return ArtifactResult(record, findings, internal)
+
+
+_WORKER: Linter | None = None
+
+
+def _init_worker(linter: Linter) -> None:
+    global _WORKER  # noqa: PLW0603 - per-process worker state, never shared
+    _WORKER = linter
+
+
+def _work(target: Target) -> ArtifactResult:
+    assert _WORKER is not None
+    return _WORKER.lint(target)
+
+
+def lint_all(linter: Linter, targets: Sequence[Target], jobs: int = 1) -> list[ArtifactResult]:
+    if jobs > 1 and len(targets) > 1:
+        try:
+            with ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker, initargs=(linter,)) as pool:
+                return list(pool.map(_work, targets, chunksize=max(1, len(targets) // (jobs * 8))))
+        except (OSError, ImportError, NotImplementedError):
+            pass  # no multiprocessing here: fall back to serial
+    return [linter.lint(t) for t in targets]

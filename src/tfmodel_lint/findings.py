@@ -1,0 +1,245 @@
+"""Finding values: severities, categories, locations, findings and run results.
+
+Findings are frozen and hashable. Rules produce :class:`Issue` values (what was found,
+where inside the model); the engine stamps the artifact path and the fingerprint and
+turns them into :class:`Finding` values, so a rule can never forge either.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+CATEGORIES: tuple[str, ...] = (
+    "file_read",
+    "file_write",
+    "dir_read",
+    "dir_write",
+    "network_send",
+    "network_receive",
+    "process_create",
+    "process_abort",
+    "process_sleep",
+    "code_execution",
+)
+#: Category of findings about the artifact itself (unreadable, malformed, over a limit).
+ARTIFACT_CATEGORY = "artifact"
+#: Category of findings about the linter's configuration (unused ignores, ...).
+CONFIG_CATEGORY = "configuration"
+
+
+class Severity(enum.IntEnum):
+    """Ordered severities; ``str()`` gives the lower-case name used in every output."""
+
+    INFO = 0
+    LOW = 1
+    MEDIUM = 2
+    HIGH = 3
+    CRITICAL = 4
+
+    def __str__(self) -> str:
+        return self.name.lower()
+
+    @classmethod
+    def parse(cls, text: str) -> Severity:
+        try:
+            return cls[text.strip().upper()]
+        except KeyError:
+            names = ", ".join(str(s) for s in cls)
+            raise ValueError(f"unknown severity {text!r} (expected one of: {names})") from None
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """Where inside an artifact a finding is.
+
+    Models have no line numbers: a location is a function and node (graph formats), a
+    layer path (Keras), or a member of an archive, plus the entry points that reach it.
+    """
+
+    function: str | None = None
+    node: str | None = None
+    op: str | None = None
+    layer: str | None = None
+    member: str | None = None
+    reached_from: tuple[str, ...] = ()
+
+    @property
+    def logical(self) -> str:
+        """Stable, human-readable locator: ``function/node`` or ``layer:path``."""
+        parts: list[str] = []
+        if self.member:
+            parts.append(f"member:{self.member}")
+        if self.layer:
+            parts.append(f"layer:{self.layer}")
+        if self.function is not None or self.node is not None:
+            func = self.function if self.function is not None else ""
+            parts.append(f"{func}/{self.node}" if self.node else func)
+        return " ".join(parts) if parts else "<artifact>"
+
+    def as_dict(self) -> dict[str, object]:
+        out: dict[str, object] = {}
+        for key in ("function", "node", "op", "layer", "member"):
+            value = getattr(self, key)
+            if value is not None:
+                out[key] = value
+        out["reached_from"] = list(self.reached_from)
+        out["logical"] = self.logical
+        return out
+
+
+Evidence = tuple[tuple[str, object], ...]
+
+
+def freeze_evidence(evidence: Mapping[str, object] | None) -> Evidence:
+    """Sorted tuple of (key, value) pairs; lists become tuples so the result hashes."""
+
+    def freeze(value: object) -> object:
+        if isinstance(value, (list, tuple)):
+            return tuple(freeze(v) for v in value)
+        if isinstance(value, Mapping):
+            return tuple(sorted((str(k), freeze(v)) for k, v in value.items()))
+        return value
+
+    if not evidence:
+        return ()
+    return tuple(sorted((str(k), freeze(v)) for k, v in evidence.items()))
+
+
+def thaw(value: object) -> object:
+    """Inverse of the freezing above for output (tuples of pairs stay lists)."""
+    if isinstance(value, tuple):
+        return [thaw(v) for v in value]
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class Issue:
+    """What a rule reports: everything but the artifact path and the fingerprint.
+
+    ``key`` identifies the finding within its location for fingerprinting (for example
+    the resolved target); it defaults to the location alone.
+    """
+
+    code: str
+    severity: Severity
+    category: str
+    location: Location
+    message: str
+    evidence: Evidence = ()
+    key: str = ""
+
+
+@dataclass(frozen=True, slots=True, order=False)
+class Finding:
+    code: str
+    severity: Severity
+    category: str
+    artifact: str
+    location: Location
+    message: str
+    evidence: Evidence
+    fingerprint: str
+
+    @classmethod
+    def from_issue(cls, issue: Issue, artifact: str) -> Finding:
+        return cls(
+            code=issue.code,
+            severity=issue.severity,
+            category=issue.category,
+            artifact=artifact,
+            location=issue.location,
+            message=issue.message,
+            evidence=issue.evidence,
+            fingerprint=fingerprint(issue.code, artifact, issue.location.logical, issue.key),
+        )
+
+    @property
+    def evidence_dict(self) -> dict[str, object]:
+        return {k: thaw(v) for k, v in self.evidence}
+
+    def sort_key(self) -> tuple[str, int, str, str, str]:
+        return (self.artifact, -int(self.severity), self.code, self.location.logical, self.fingerprint)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "code": self.code,
+            "severity": str(self.severity),
+            "category": self.category,
+            "artifact": self.artifact,
+            "location": self.location.as_dict(),
+            "message": self.message,
+            "evidence": self.evidence_dict,
+            "fingerprint": self.fingerprint,
+        }
+
+
+def fingerprint(code: str, artifact: str, logical_location: str, key: str) -> str:
+    """Stable identity: no message wording, no severity, no absolute path, no time."""
+    raw = "\x1f".join((code, artifact, logical_location, key))
+    return hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+class ArtifactStatus(enum.Enum):
+    OK = "ok"
+    ERROR = "error"
+    SKIPPED = "skipped"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True, slots=True)
+class ArtifactRecord:
+    """One linted artifact: its display path, detected format and load status."""
+
+    path: str
+    format: str
+    status: ArtifactStatus
+    detail: str = ""
+
+    def as_dict(self) -> dict[str, object]:
+        out: dict[str, object] = {"path": self.path, "format": self.format, "status": str(self.status)}
+        if self.detail:
+            out["detail"] = self.detail
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class RuleInfo:
+    """Metadata of an enabled rule, as reporters need it."""
+
+    code: str
+    name: str
+    severity: Severity
+    category: str
+    summary: str
+    doc: str
+    precision: str
+    plugin: str
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """Everything a reporter needs; immutable."""
+
+    tool_version: str
+    findings: tuple[Finding, ...]
+    artifacts: tuple[ArtifactRecord, ...]
+    rules: tuple[RuleInfo, ...]
+    suppressed: tuple[Finding, ...] = ()
+    internal_errors: tuple[str, ...] = ()
+    fail_on: Severity = Severity.MEDIUM
+    notes: tuple[str, ...] = field(default=())
+
+    def counts_by_severity(self) -> dict[str, int]:
+        counts = {str(s): 0 for s in sorted(Severity, reverse=True)}
+        for f in self.findings:
+            counts[str(f.severity)] += 1
+        return counts
+
+
+def sort_findings(findings: Iterable[Finding]) -> tuple[Finding, ...]:
+    return tuple(sorted(findings, key=Finding.sort_key))

@@ -1,0 +1,264 @@
+"""The normalized model representation every rule reads.
+
+Loaders turn each artifact format into a :class:`ModelIR`; rules never see raw files.
+Graph-shaped formats (SavedModel, GraphDef, MetaGraph, TFLite Flex ops, TF.js) become
+:class:`Function` objects holding ``NodeDef`` messages of the project's own protobuf
+schema, so attributes have one representation whatever the source format. Work that
+only some rules need (name indexes, the call graph, reachability) is computed lazily
+and cached on the IR, so a graph of a million nodes costs one linear pass per facet.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tfmodel_lint.proto.tfmodel_lint_pb2 import AttrValue, NodeDef
+
+#: Call-like ops and the attributes that hold their callee(s), with how the call's
+#: inputs bind to the callee's arguments: the number of leading inputs to skip.
+CALL_ATTRS: Mapping[str, tuple[tuple[str, int], ...]] = {
+    "PartitionedCall": (("f", 0),),
+    "StatefulPartitionedCall": (("f", 0),),
+    "TPUPartitionedCall": (("f", 0),),
+    "If": (("then_branch", 1), ("else_branch", 1)),
+    "StatelessIf": (("then_branch", 1), ("else_branch", 1)),
+    "While": (("cond", 0), ("body", 0)),
+    "StatelessWhile": (("cond", 0), ("body", 0)),
+    "Case": (("branches", 1),),
+    "StatelessCase": (("branches", 1),),
+    "RemoteCall": (("f", 1),),
+    "SymbolicGradient": (("f", 0),),
+}
+
+STRING_DTYPE = 7  # DataType.DT_STRING
+
+
+@dataclass(frozen=True, slots=True)
+class Edge:
+    """A resolved data input: a node's output, or an argument of the enclosing function."""
+
+    function: Function
+    node: NodeDef | None
+    output: str  # output arg name (functions) or "" (graphs)
+    index: int  # index within that output arg (functions) or flat output index (graphs)
+    arg: str | None = None  # the function argument, when node is None
+
+    @property
+    def is_arg(self) -> bool:
+        return self.node is None
+
+
+@dataclass(frozen=True, slots=True)
+class CallSite:
+    """A node that calls a function, and how its inputs bind to the callee's args."""
+
+    caller: Function
+    node: NodeDef
+    attr: str
+    skip_inputs: int  # inputs before the first bound argument (If's predicate, ...)
+    bound: bool  # False when the binding is unknown (dataset function attrs, ...)
+
+
+class Function:
+    """A graph body: the top-level ``GraphDef`` or one library ``FunctionDef``.
+
+    Nodes are kept as ``NodeDef`` messages; the name index is built on first use.
+    """
+
+    __slots__ = ("name", "kind", "node_defs", "arg_names", "arg_dtypes", "output_names", "ret", "_index")
+
+    def __init__(
+        self,
+        name: str,
+        kind: str,
+        node_defs: Sequence[NodeDef],
+        arg_names: Sequence[str] = (),
+        arg_dtypes: Sequence[int] = (),
+        output_names: Sequence[str] = (),
+        ret: Mapping[str, str] | None = None,
+    ) -> None:
+        self.name = name
+        self.kind = kind  # "graph" or "function"
+        self.node_defs = node_defs
+        self.arg_names = tuple(arg_names)
+        self.arg_dtypes = tuple(arg_dtypes)
+        self.output_names = tuple(output_names)
+        self.ret: Mapping[str, str] = dict(ret or {})
+        self._index: dict[str, NodeDef] | None = None
+
+    def __repr__(self) -> str:
+        return f"Function({self.name!r}, {self.kind}, {len(self.node_defs)} nodes)"
+
+    @property
+    def is_graph(self) -> bool:
+        return self.kind == "graph"
+
+    def node(self, name: str) -> NodeDef | None:
+        if self._index is None:
+            self._index = {nd.name: nd for nd in self.node_defs}
+        return self._index.get(name)
+
+    def resolve_input(self, text: str) -> Edge | None:
+        """Resolve one entry of ``NodeDef.input`` (control inputs give ``None``)."""
+        if not text or text.startswith("^"):
+            return None
+        if self.is_graph:
+            name, _, idx = text.partition(":")
+            nd = self.node(name)
+            if nd is None:
+                return None
+            return Edge(self, nd, "", int(idx) if idx.isdigit() else 0)
+        parts = text.split(":")
+        if len(parts) == 1:
+            if parts[0] in self.arg_names:
+                return Edge(self, None, "", self.arg_names.index(parts[0]), arg=parts[0])
+            nd = self.node(parts[0])
+            return Edge(self, nd, "", 0) if nd is not None else None
+        nd = self.node(parts[0])
+        if nd is None:
+            return None
+        index = int(parts[2]) if len(parts) > 2 and parts[2].isdigit() else 0
+        return Edge(self, nd, parts[1], index)
+
+    def data_inputs(self, nd: NodeDef) -> list[str]:
+        return [i for i in nd.input if not i.startswith("^")]
+
+    def input_edge(self, nd: NodeDef, position: int) -> Edge | None:
+        inputs = self.data_inputs(nd)
+        if position < 0 or position >= len(inputs):
+            return None
+        return self.resolve_input(inputs[position])
+
+
+@dataclass(frozen=True, slots=True)
+class Signature:
+    """A serving signature: input keys mapped to graph tensor names."""
+
+    key: str
+    method_name: str
+    inputs: Mapping[str, str]
+    outputs: Mapping[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class EntryPoint:
+    """Something that runs graph code: a signature, an object-graph method, an initializer."""
+
+    name: str  # "signature:serving_default", "object:__call__", "init:...", "restore"
+    at_load: bool
+    functions: tuple[str, ...] = ()  # library functions it calls directly
+    graph_outputs: tuple[str, ...] = ()  # top-level graph tensors/ops it fetches
+
+
+@dataclass(frozen=True, slots=True)
+class Asset:
+    filename: str  # relative to the model's assets/ directory
+    tensor_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class KerasLayer:
+    """One layer of a Keras model config, flattened with its path."""
+
+    path: str
+    class_name: str
+    module: str | None
+    registered_name: str | None
+    config: Mapping[str, Any]
+
+
+@dataclass
+class ModelIR:
+    """A loaded artifact. Rules read it; nothing in it executes model content."""
+
+    path: str  # display path of the artifact
+    format: str  # "savedmodel", "graphdef", "graphdef_text", ...
+    functions: dict[str, Function] = field(default_factory=dict)
+    graph: Function | None = None
+    signatures: list[Signature] = field(default_factory=list)
+    entry_points: list[EntryPoint] = field(default_factory=list)
+    assets: list[Asset] = field(default_factory=list)
+    saver_filename: str | None = None  # node name of the standard saver's filename input
+    restore_op: str | None = None
+    variables: dict[str, str] = field(default_factory=dict)  # graph var name -> object path
+    keras_layers: list[KerasLayer] = field(default_factory=list)
+    keras_source: str | None = None
+    meta: dict[str, str] = field(default_factory=dict)
+    cache: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def all_functions(self) -> Iterator[Function]:
+        if self.graph is not None:
+            yield self.graph
+        yield from self.functions.values()
+
+    def node_count(self) -> int:
+        return sum(len(f.node_defs) for f in self.all_functions())
+
+    # -- call graph -------------------------------------------------------------------
+
+    def call_sites(self) -> Mapping[str, list[CallSite]]:
+        """Callee name -> the nodes that call it. Every function-valued attr counts."""
+        cached = self.cache.get("call_sites")
+        if cached is not None:
+            return cached  # type: ignore[no-any-return]
+        sites: dict[str, list[CallSite]] = {}
+        names = self.functions
+        for func in self.all_functions():
+            for nd in func.node_defs:
+                op = nd.op
+                if op in names:  # direct call of a library function by name
+                    sites.setdefault(op, []).append(CallSite(func, nd, "", 0, True))
+                    continue
+                if not nd.attr:
+                    continue
+                known = dict(CALL_ATTRS.get(op, ()))
+                for attr_name, value in nd.attr.items():
+                    for callee in func_names(value):
+                        if callee in names:
+                            skip = known.get(attr_name)
+                            sites.setdefault(callee, []).append(
+                                CallSite(func, nd, attr_name, skip if skip is not None else 0, skip is not None)
+                            )
+        self.cache["call_sites"] = sites
+        return sites
+
+    def callees(self) -> Mapping[str, set[str]]:
+        cached = self.cache.get("callees")
+        if cached is not None:
+            return cached  # type: ignore[no-any-return]
+        out: dict[str, set[str]] = {}
+        for callee, sites in self.call_sites().items():
+            for site in sites:
+                out.setdefault(site.caller.name, set()).add(callee)
+        self.cache["callees"] = out
+        return out
+
+    def reachable_functions(self, roots: Sequence[str]) -> set[str]:
+        callees = self.callees()
+        seen: set[str] = set()
+        stack = [r for r in roots]
+        while stack:
+            name = stack.pop()
+            if name in seen:
+                continue
+            seen.add(name)
+            stack.extend(callees.get(name, ()))
+        return seen
+
+
+def func_names(value: AttrValue) -> Iterator[str]:
+    """Names of the functions an attribute value refers to."""
+    kind = value.WhichOneof("value")
+    if kind == "func":
+        yield value.func.name
+    elif kind == "list" and value.list.func:
+        for f in value.list.func:
+            yield f.name
+
+
+def replace(obj: Any, **changes: Any) -> Any:
+    return dataclasses.replace(obj, **changes)

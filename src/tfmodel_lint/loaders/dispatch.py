@@ -1,0 +1,148 @@
+"""Route an artifact to the loader for its format.
+
+Other formats register here: ``LOADERS[sniffed format] = function(data, name, display,
+limits, depth) -> Loaded``. SavedModel directories and SavedModels inside archives go
+through :func:`load_savedmodel_source`.
+"""
+
+from __future__ import annotations
+
+import io
+import posixpath
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+
+from tfmodel_lint.findings import Issue, Location, Severity
+from tfmodel_lint.formats import sniff
+from tfmodel_lint.limits import Limits, LimitExceededError
+from tfmodel_lint.loaders import (
+    LFS_POINTER,
+    MALFORMED,
+    NO_MODEL,
+    UNREADABLE,
+    UNSAFE_MEMBER,
+    ArtifactError,
+    Loaded,
+)
+from tfmodel_lint.loaders.tf_graph import models_from_bytes
+from tfmodel_lint.sources import DirSource, Source, ZipSource, read_file
+
+ByteLoader = Callable[[bytes, str, str, Limits, int], Loaded]
+SourceHook = Callable[[Source, str, Limits, Loaded], None]
+
+LOADERS: dict[str, ByteLoader] = {}
+#: Called after a SavedModel source is loaded (the Keras loader reads keras_metadata.pb).
+SAVEDMODEL_HOOKS: list[SourceHook] = []
+
+
+def load_savedmodel_source(source: Source, display: str, limits: Limits) -> Loaded:
+    if source.exists("saved_model.pb"):
+        name, text = "saved_model.pb", False
+    elif source.exists("saved_model.pbtxt"):
+        name, text = "saved_model.pbtxt", True
+    else:
+        raise ArtifactError(NO_MODEL, "no saved_model.pb or saved_model.pbtxt")
+    data = source.read(name)
+    if data.startswith(b"version https://git-lfs"):
+        raise ArtifactError(LFS_POINTER, f"{name} is a Git LFS pointer; run 'git lfs pull'")
+    fmt, models = models_from_bytes(data, name, display, limits, text=text)
+    if not fmt.startswith("savedmodel"):
+        raise ArtifactError(MALFORMED, f"{name} holds a {fmt.split('_')[0]}, not a SavedModel")
+    loaded = Loaded("savedmodel" + ("_text" if text else ""), models)
+    for hook in SAVEDMODEL_HOOKS:
+        hook(source, display, limits, loaded)
+    return loaded
+
+
+def load_dir(path: Path, display: str, limits: Limits) -> Loaded:
+    return load_savedmodel_source(DirSource(path, limits), display, limits)
+
+
+def load_file(path: Path, display: str, limits: Limits) -> Loaded:
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(512)
+    except OSError as exc:
+        raise ArtifactError(UNREADABLE, f"cannot read: {exc.strerror or exc}") from None
+    kind = sniff(head, path.name)
+    if kind == "lfs_pointer":
+        raise ArtifactError(LFS_POINTER, "Git LFS pointer file, not the model itself; run 'git lfs pull'")
+    if kind == "hdf5" and "hdf5" in LOADERS:
+        return LOADERS["hdf5"](b"", str(path), display, limits, 0)  # reads lazily from disk
+    data = read_file(path, limits)
+    return load_bytes(data, path.name, display, limits, 0)
+
+
+def load_bytes(data: bytes, name: str, display: str, limits: Limits, depth: int) -> Loaded:
+    kind = sniff(data[:512], name)
+    if kind == "empty":
+        raise ArtifactError(MALFORMED, "empty file")
+    if kind == "lfs_pointer":
+        raise ArtifactError(LFS_POINTER, "Git LFS pointer file, not the model itself; run 'git lfs pull'")
+    if kind == "zip":
+        return load_zip(data, display, limits, depth)
+    loader = LOADERS.get(kind)
+    if loader is not None:
+        return loader(data, name, display, limits, depth)
+    if kind in ("protobuf", "protobuf_text"):
+        fmt, models = models_from_bytes(data, name, display, limits, text=kind == "protobuf_text")
+        return Loaded(fmt, models)
+    raise ArtifactError(MALFORMED, f"unsupported or unrecognised content ({kind})")
+
+
+def _member_issue(code: str, member: str, message: str, severity: Severity) -> Issue:
+    return Issue(code, severity, "artifact", Location(member=member), message, (), key=member)
+
+
+def unsafe_name(name: str) -> str | None:
+    if name.startswith("/") or name.startswith("\\") or (len(name) > 1 and name[1] == ":"):
+        return "absolute member name"
+    if ".." in name.replace("\\", "/").split("/"):
+        return "member name escapes the archive ('..')"
+    return None
+
+
+def load_zip(data: bytes, display: str, limits: Limits, depth: int) -> Loaded:
+    if depth > limits.max_archive_depth:
+        raise LimitExceededError("max_archive_depth", limits.max_archive_depth, "archives nested too deeply")
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data))
+        infos = zf.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError) as exc:
+        raise ArtifactError(MALFORMED, f"not a valid zip archive: {exc}") from None
+    if len(infos) > limits.max_archive_entries:
+        raise LimitExceededError("max_archive_entries", limits.max_archive_entries, f"{len(infos)} members")
+    issues: list[Issue] = []
+    seen: set[str] = set()
+    for info in infos:
+        problem = unsafe_name(info.filename)
+        if problem:
+            issues.append(_member_issue(UNSAFE_MEMBER, info.filename, f"{problem}: {info.filename!r}", Severity.HIGH))
+        if info.filename in seen:
+            issues.append(_member_issue(UNSAFE_MEMBER, info.filename, f"duplicate member name {info.filename!r}", Severity.HIGH))
+        seen.add(info.filename)
+        mode = (info.external_attr >> 16) & 0o170000
+        if mode == 0o120000:
+            issues.append(_member_issue(UNSAFE_MEMBER, info.filename, f"symlink member {info.filename!r}", Severity.HIGH))
+    roots = sorted(
+        posixpath.dirname(i.filename) for i in infos
+        if posixpath.basename(i.filename) in ("saved_model.pb", "saved_model.pbtxt") and not unsafe_name(i.filename)
+    )
+    if roots:
+        budget = [limits.max_archive_bytes]
+        loaded = Loaded("savedmodel_zip")
+        for root in roots:
+            shown = f"{display}!{root}" if root else display
+            inner = load_savedmodel_source(ZipSource(zf, root, limits, budget), shown, limits)
+            loaded.models.extend(inner.models)
+            loaded.issues.extend(inner.issues)
+        loaded.issues[:0] = issues
+        return loaded
+    if "zip" in LOADERS:
+        inner = LOADERS["zip"](data, "", display, limits, depth)
+        inner.issues[:0] = issues
+        return inner
+    if issues:
+        return Loaded("zip", [], issues)
+    raise ArtifactError(NO_MODEL, "zip archive holds no SavedModel")

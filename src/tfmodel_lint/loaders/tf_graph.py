@@ -1,0 +1,293 @@
+"""SavedModel, MetaGraphDef and GraphDef, binary or text, parsed with the project's own
+protobuf schema (no TensorFlow). The kind of a ``.pb`` is decided by its content."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from google.protobuf import message as pb_message
+from google.protobuf import text_format
+
+from tfmodel_lint.ir import Asset, EntryPoint, Function, ModelIR, Signature
+from tfmodel_lint.limits import Limits, LimitExceededError
+from tfmodel_lint.loaders import MALFORMED, ArtifactError
+
+if TYPE_CHECKING:
+    from tfmodel_lint.proto.tfmodel_lint_pb2 import GraphDef, MetaGraphDef
+
+GRAPH = "<graph>"
+_TEXT_SAVEDMODEL = ("saved_model_schema_version", "meta_graphs")
+_TEXT_GRAPHDEF = ("node", "library", "versions", "version")
+_TEXT_METAGRAPH = ("meta_info_def", "graph_def", "saver_def", "collection_def", "signature_def",
+                   "asset_file_def", "object_graph_def")
+
+
+def pb2() -> Any:
+    from tfmodel_lint.proto import tfmodel_lint_pb2
+
+    return tfmodel_lint_pb2
+
+
+def _parse_binary(cls: Any, data: bytes, what: str) -> Any:
+    msg = cls()
+    try:
+        msg.ParseFromString(data)
+    except (pb_message.DecodeError, RecursionError, ValueError, OverflowError) as exc:
+        raise ArtifactError(MALFORMED, f"not a valid {what} protobuf: {exc}") from None
+    return msg
+
+
+def _parse_text(cls: Any, data: bytes, what: str) -> Any:
+    msg = cls()
+    try:
+        text = data.decode("utf-8")
+        text_format.Parse(text, msg, allow_unknown_field=True, allow_unknown_extension=True)
+    except UnicodeDecodeError as exc:
+        raise ArtifactError(MALFORMED, f"text {what} is not UTF-8: {exc}") from None
+    except (text_format.ParseError, RecursionError, ValueError, OverflowError) as exc:
+        raise ArtifactError(MALFORMED, f"not a valid text {what}: {exc}") from None
+    return msg
+
+
+def first_text_field(data: bytes) -> str:
+    for raw in data[:65536].splitlines():
+        line = raw.strip()
+        if not line or line.startswith(b"#"):
+            continue
+        word = line.split(b"{", 1)[0].split(b":", 1)[0].strip()
+        return word.decode("ascii", "replace")
+    return ""
+
+
+def looks_like_text_proto(data: bytes) -> bool:
+    return first_text_field(data) in _TEXT_SAVEDMODEL + _TEXT_GRAPHDEF + _TEXT_METAGRAPH
+
+
+def parse_any(data: bytes, name_hint: str, text: bool | None = None) -> tuple[str, Any]:
+    """Decide by content whether bytes are a SavedModel, MetaGraphDef or GraphDef.
+
+    Returns (format, message) with format one of savedmodel, savedmodel_text,
+    metagraph, metagraph_text, graphdef, graphdef_text.
+    """
+    mod = pb2()
+    if not data:
+        raise ArtifactError(MALFORMED, "empty file")
+    if text is None:
+        text = looks_like_text_proto(data)
+    if text:
+        field = first_text_field(data)
+        if field in _TEXT_SAVEDMODEL:
+            return "savedmodel_text", _parse_text(mod.SavedModel, data, "SavedModel")
+        if field in _TEXT_METAGRAPH:
+            return "metagraph_text", _parse_text(mod.MetaGraphDef, data, "MetaGraphDef")
+        if field in _TEXT_GRAPHDEF:
+            return "graphdef_text", _parse_text(mod.GraphDef, data, "GraphDef")
+        raise ArtifactError(MALFORMED, f"text protobuf with unexpected first field {field!r}")
+    tag = data[0]
+    if tag == 0x08 or (tag == 0x12 and not name_hint.endswith(".meta")):
+        sm = _parse_binary(mod.SavedModel, data, "SavedModel")
+        if any(mg.graph_def.node or mg.graph_def.library.function or mg.meta_info_def.tags for mg in sm.meta_graphs):
+            return "savedmodel", sm
+        if tag == 0x08:
+            raise ArtifactError(MALFORMED, "SavedModel without any meta graph")
+    if name_hint.endswith(".meta") or tag == 0x0A:
+        if name_hint.endswith(".meta"):
+            mg = _parse_binary(mod.MetaGraphDef, data, "MetaGraphDef")
+            return "metagraph", mg
+        gd = _try_graphdef(data)
+        if gd is not None:
+            return "graphdef", gd
+        mg = _parse_binary(mod.MetaGraphDef, data, "MetaGraphDef")
+        if mg.graph_def.node or mg.meta_info_def.tensorflow_version:
+            return "metagraph", mg
+        raise ArtifactError(MALFORMED, "neither a GraphDef nor a MetaGraphDef")
+    gd = _try_graphdef(data)
+    if gd is not None:
+        return "graphdef", gd
+    raise ArtifactError(MALFORMED, "not a SavedModel, MetaGraphDef or GraphDef protobuf")
+
+
+def _try_graphdef(data: bytes) -> Any:
+    mod = pb2()
+    gd = mod.GraphDef()
+    try:
+        gd.ParseFromString(data)
+    except (pb_message.DecodeError, RecursionError, ValueError, OverflowError):
+        return None
+    if not gd.node and not gd.library.function:
+        return None
+    if any(not n.op for n in gd.node[:100]):
+        return None
+    return gd
+
+
+def _functions(graph_def: GraphDef, limits: Limits) -> dict[str, Function]:
+    library = graph_def.library.function
+    if len(library) > limits.max_functions:
+        raise LimitExceededError("max_functions", limits.max_functions, f"{len(library)} library functions")
+    out: dict[str, Function] = {}
+    for fd in library:
+        sig = fd.signature
+        out[sig.name] = Function(
+            sig.name,
+            "function",
+            fd.node_def,
+            [a.name for a in sig.input_arg],
+            [a.type for a in sig.input_arg],
+            [a.name for a in sig.output_arg],
+            dict(fd.ret),
+        )
+    return out
+
+
+def _check_nodes(model: ModelIR, limits: Limits) -> None:
+    n = model.node_count()
+    if n > limits.max_nodes:
+        raise LimitExceededError("max_nodes", limits.max_nodes, f"{n} nodes")
+
+
+def graphdef_model(graph_def: GraphDef, path: str, fmt: str, limits: Limits) -> ModelIR:
+    graph = Function(GRAPH, "graph", graph_def.node)
+    model = ModelIR(path=path, format=fmt, functions=_functions(graph_def, limits), graph=graph)
+    # Everything in a bare GraphDef can be run by whoever loads it.
+    model.entry_points.append(EntryPoint("graph", False, graph_outputs=tuple(n.name for n in graph_def.node)))
+    _check_nodes(model, limits)
+    return model
+
+
+def _object_paths(graph: Any) -> dict[int, str]:
+    paths: dict[int, str] = {0: ""}
+    queue = [0]
+    while queue:
+        nid = queue.pop(0)
+        if nid >= len(graph.nodes):
+            continue
+        for child in graph.nodes[nid].children:
+            if child.node_id not in paths and 0 <= child.node_id < len(graph.nodes):
+                base = paths[nid]
+                paths[child.node_id] = f"{base}.{child.local_name}" if base else child.local_name
+                queue.append(child.node_id)
+    return paths
+
+
+def metagraph_model(mg: MetaGraphDef, path: str, fmt: str, limits: Limits, graph_name: str = GRAPH) -> ModelIR:
+    graph = Function(graph_name, "graph", mg.graph_def.node)
+    model = ModelIR(path=path, format=fmt, functions=_functions(mg.graph_def, limits), graph=graph)
+    _check_nodes(model, limits)
+    if mg.meta_info_def.tensorflow_version:
+        model.meta["tensorflow_version"] = mg.meta_info_def.tensorflow_version
+    if mg.meta_info_def.tags:
+        model.meta["tags"] = ",".join(mg.meta_info_def.tags)
+    # Signatures and initializers.
+    for key in sorted(mg.signature_def):
+        sd = mg.signature_def[key]
+        inputs = {k: v.name for k, v in sd.inputs.items()}
+        outputs = {k: v.name for k, v in sd.outputs.items()}
+        if key == "__saved_model_init_op":
+            model.entry_points.append(EntryPoint(f"init:{key}", True, graph_outputs=tuple(outputs.values())))
+            continue
+        model.signatures.append(Signature(key, sd.method_name, inputs, outputs))
+        model.entry_points.append(EntryPoint(f"signature:{key}", False, graph_outputs=tuple(outputs.values())))
+    for key in ("saved_model_main_op", "main_op", "legacy_init_op", "table_initializer", "init_op"):
+        if key in mg.collection_def and mg.collection_def[key].WhichOneof("kind") == "node_list":
+            names = tuple(mg.collection_def[key].node_list.value)
+            if names:
+                model.entry_points.append(EntryPoint(f"init:{key}", True, graph_outputs=names))
+    saver = mg.saver_def
+    if saver.filename_tensor_name:
+        model.saver_filename = saver.filename_tensor_name.partition(":")[0]
+    if saver.restore_op_name:
+        model.restore_op = saver.restore_op_name.partition(":")[0]
+        model.entry_points.append(EntryPoint("restore", True, graph_outputs=(saver.restore_op_name,)))
+    for afd in mg.asset_file_def:
+        model.assets.append(Asset(afd.filename, afd.tensor_info.name))
+    _object_graph(model, mg)
+    return model
+
+
+def _object_graph(model: ModelIR, mg: MetaGraphDef) -> None:
+    og = mg.object_graph_def
+    if not og.nodes:
+        return
+    paths = _object_paths(og)
+    bound: dict[str, dict[int, tuple[str, str]]] = {}
+    entries: dict[str, str] = {}
+    saver_fns: set[str] = set()
+    for nid, obj in enumerate(og.nodes):
+        kind = obj.WhichOneof("kind")
+        where = paths.get(nid, f"node {nid}")
+        if kind == "function":
+            names = tuple(obj.function.concrete_functions)
+        elif kind == "bare_concrete_function":
+            names = (obj.bare_concrete_function.concrete_function_name,)
+        else:
+            names = ()
+        if names:
+            model.entry_points.append(EntryPoint(f"object:{where or 'root'}", False, functions=names))
+            for n in names:
+                entries.setdefault(n, f"object method '{where or 'root'}'")
+        for sname, saveable in obj.saveable_objects.items():
+            for fid, at_load in ((saveable.save_function, False), (saveable.restore_function, True)):
+                if 0 < fid < len(og.nodes) and og.nodes[fid].WhichOneof("kind") == "function":
+                    fnames = tuple(og.nodes[fid].function.concrete_functions)
+                    saver_fns.update(fnames)
+                    if at_load:
+                        model.entry_points.append(EntryPoint(f"checkpoint:{where}.{sname}", True, functions=fnames))
+        if kind == "user_object" and obj.user_object.metadata:
+            model.meta.setdefault("keras_object_metadata", "1")
+    for fname, cf in og.concrete_functions.items():
+        func = model.functions.get(fname)
+        if func is None or not cf.bound_inputs:
+            continue
+        first = len(func.arg_names) - len(cf.bound_inputs)
+        binding: dict[int, tuple[str, str]] = {}
+        for k, nid in enumerate(cf.bound_inputs):
+            if not 0 <= nid < len(og.nodes):
+                continue
+            obj = og.nodes[nid]
+            kind = obj.WhichOneof("kind")
+            label = paths.get(nid, f"node {nid}")
+            if kind == "asset":
+                idx = obj.asset.asset_file_def_index
+                afd = mg.asset_file_def
+                binding[first + k] = ("asset", afd[idx].filename if 0 <= idx < len(afd) else label)
+            elif kind == "variable":
+                binding[first + k] = ("variable", obj.variable.name or label)
+            elif kind == "constant":
+                binding[first + k] = ("graph_node", obj.constant.operation)
+            else:
+                binding[first + k] = ("op_output", f"captured {kind or 'object'} '{label}'")
+        bound[fname] = binding
+    for name in saver_fns:
+        entries[name] = "__saver__"
+    model.cache["bound_inputs"] = bound
+    model.cache["entry_functions"] = entries
+    # The keras_metadata of user objects (legacy Keras SavedModel) for the Keras loader.
+    metas = [
+        (paths.get(nid, ""), obj.user_object.identifier, obj.user_object.metadata)
+        for nid, obj in enumerate(og.nodes)
+        if obj.WhichOneof("kind") == "user_object" and obj.user_object.metadata
+    ]
+    if metas:
+        model.cache["object_metadata"] = metas
+
+
+def savedmodel_models(sm: Any, path: str, fmt: str, limits: Limits) -> list[ModelIR]:
+    metas: Sequence[Any] = sm.meta_graphs
+    if not metas:
+        raise ArtifactError(MALFORMED, "SavedModel without any meta graph")
+    out = []
+    for mg in metas:
+        name = GRAPH if len(metas) == 1 else f"<graph:{','.join(mg.meta_info_def.tags)}>"
+        out.append(metagraph_model(mg, path, fmt, limits, name))
+    return out
+
+
+def models_from_bytes(data: bytes, name_hint: str, path: str, limits: Limits, text: bool | None = None) -> tuple[str, list[ModelIR]]:
+    fmt, msg = parse_any(data, name_hint, text)
+    if fmt.startswith("savedmodel"):
+        return fmt, savedmodel_models(msg, path, fmt, limits)
+    if fmt.startswith("metagraph"):
+        return fmt, [metagraph_model(msg, path, fmt, limits)]
+    return fmt, [graphdef_model(msg, path, fmt, limits)]

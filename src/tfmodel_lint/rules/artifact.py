@@ -1,0 +1,122 @@
+"""TFL9xx: problems with the artifact itself.
+
+These rules are reported by the loaders and the engine, not by inspecting a model, so
+``check`` yields nothing; they exist so that the codes can be selected, ignored,
+documented and described in SARIF like any other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from tfmodel_lint.findings import Issue, Severity
+from tfmodel_lint.ir import ModelIR
+from tfmodel_lint.rules.base import Rule, RuleContext
+
+
+class ArtifactRule(Rule):
+    category = "artifact"
+
+    def check(self, model: ModelIR, ctx: RuleContext) -> Iterable[Issue]:
+        return ()
+
+
+class UnreadableArtifact(ArtifactRule):
+    """The artifact could not be read (permissions, I/O error, vanished file).
+
+    Nothing in it was checked. Severity: medium.
+    """
+
+    code = "TFL901"
+    name = "unreadable-artifact"
+    severity = Severity.MEDIUM
+    summary = "Artifact could not be read"
+
+
+class MalformedArtifact(ArtifactRule):
+    """The artifact could not be parsed: truncated, corrupt, or not what its name says.
+
+    The message says which part failed. Nothing in it was checked, and TensorFlow may
+    still load part of it. Severity: medium.
+    """
+
+    code = "TFL902"
+    name = "malformed-artifact"
+    severity = Severity.MEDIUM
+    summary = "Artifact could not be parsed"
+
+
+class LimitExceeded(ArtifactRule):
+    """The artifact exceeds one of the linter's safety limits (size, decompressed bytes,
+    compression ratio, entries, nesting depth, node or function count, time budget).
+
+    The message names the limit and its value; raise it with the matching option if the
+    artifact is legitimate. Severity: medium.
+    """
+
+    code = "TFL903"
+    name = "limit-exceeded"
+    severity = Severity.MEDIUM
+    summary = "Artifact exceeds a safety limit"
+
+
+class NoModelFound(ArtifactRule):
+    """A path given on the command line holds no artifact the linter recognises.
+
+    Severity: low.
+    """
+
+    code = "TFL904"
+    name = "no-model-found"
+    severity = Severity.LOW
+    summary = "Path holds no recognised model artifact"
+
+
+class UnsafeArchiveMember(ArtifactRule):
+    """An archive member with a dangerous name or type: ``..`` or absolute paths,
+    symlinks, hard links, duplicate names, encrypted entries.
+
+    Extracting such an archive writes outside the target directory or hides content.
+    The linter never extracts: it reports. Severity: high.
+    """
+
+    code = "TFL905"
+    name = "unsafe-archive-member"
+    severity = Severity.HIGH
+    summary = "Archive member with a dangerous name or type"
+
+
+class GitLfsPointer(ArtifactRule):
+    """A Git LFS pointer file stands where a model was expected.
+
+    The model's content was not checked out (``git lfs pull``), so it was not linted.
+    Severity: low.
+    """
+
+    code = "TFL906"
+    name = "git-lfs-pointer"
+    severity = Severity.LOW
+    summary = "Git LFS pointer file instead of a model"
+
+
+class RuleCrashed(ArtifactRule):
+    """A rule raised an exception on this artifact: a bug in the rule or its plugin.
+
+    The other rules still ran; the run exits with code 3. Severity: medium.
+    """
+
+    code = "TFL999"
+    name = "rule-crashed"
+    severity = Severity.MEDIUM
+    summary = "A rule failed on this artifact (internal error)"
+
+
+RULES = [
+    UnreadableArtifact,
+    MalformedArtifact,
+    LimitExceeded,
+    NoModelFound,
+    UnsafeArchiveMember,
+    GitLfsPointer,
+    RuleCrashed,
+]

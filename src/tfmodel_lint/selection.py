@@ -1,0 +1,86 @@
+"""Which findings are reported: select/ignore by code prefix with flake8's semantics,
+per-file ignores, and targeted ignores with a mandatory reason.
+
+* ``select`` (default: every installed rule) and ``extend-select`` choose codes by
+  prefix; ``ignore`` and ``extend-ignore`` drop them. When a code matches both, the
+  longest prefix wins; on a tie, ignore wins.
+* ``per-file-ignores`` maps an artifact glob to code prefixes; the longest matching
+  glob's codes are ignored for that artifact.
+* Targeted ignores name an artifact glob, codes, an optional location glob and a reason.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from tfmodel_lint.findings import Finding
+from tfmodel_lint.settings import Settings, TargetedIgnore
+
+
+def _longest(code: str, prefixes: Iterable[str]) -> int:
+    return max((len(p) for p in prefixes if code.startswith(p)), default=-1)
+
+
+def _glob(path: str, pattern: str) -> bool:
+    pat = pattern.rstrip("/")
+    return fnmatch.fnmatchcase(path, pat) or fnmatch.fnmatchcase(path, pat + "/*") or path == pat
+
+
+@dataclass
+class DecisionEngine:
+    select: tuple[str, ...]
+    ignore: tuple[str, ...]
+    _cache: dict[str, bool] = field(default_factory=dict)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, all_codes: Iterable[str]) -> DecisionEngine:
+        letters = {c.rstrip("0123456789") for c in all_codes}
+        base = settings.select if settings.select is not None else tuple(sorted(letters))
+        return cls(base + settings.extend_select, settings.ignore + settings.extend_ignore)
+
+    def selected(self, code: str) -> bool:
+        hit = self._cache.get(code)
+        if hit is None:
+            sel, ign = _longest(code, self.select), _longest(code, self.ignore)
+            hit = sel >= 0 and sel > ign
+            self._cache[code] = hit
+        return hit
+
+
+@dataclass
+class Suppressor:
+    """Applies per-file and targeted ignores and remembers which ones matched."""
+
+    per_file: tuple[tuple[str, tuple[str, ...]], ...]
+    targeted: tuple[TargetedIgnore, ...]
+    used: set[str] = field(default_factory=set)
+
+    def reason(self, finding: Finding) -> str | None:
+        best = None
+        for pattern, codes in self.per_file:
+            if _glob(finding.artifact, pattern) and (best is None or len(pattern) > len(best[0])):
+                best = (pattern, codes)
+        if best is not None and _longest(finding.code, best[1]) >= 0:
+            self.used.add(f"per-file-ignores[{best[0]!r}]")
+            return f"per-file-ignores {best[0]}"
+        for i, t in enumerate(self.targeted):
+            if not _glob(finding.artifact, t.path) or _longest(finding.code, t.codes) < 0:
+                continue
+            if t.location is not None and not fnmatch.fnmatchcase(finding.location.logical, t.location):
+                continue
+            self.used.add(f"ignore[{i}]")
+            return t.reason
+        return None
+
+    def unused(self) -> list[str]:
+        out = []
+        for pattern, codes in self.per_file:
+            if f"per-file-ignores[{pattern!r}]" not in self.used:
+                out.append(f"per-file-ignores {pattern!r} = {list(codes)} matched no finding")
+        for i, t in enumerate(self.targeted):
+            if f"ignore[{i}]" not in self.used:
+                where = f" at {t.location!r}" if t.location else ""
+                out.append(f"ignore {list(t.codes)} for {t.path!r}{where} matched no finding (reason: {t.reason})")
+        return out

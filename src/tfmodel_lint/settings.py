@@ -1,0 +1,48 @@
+"""Typed, frozen settings passed explicitly down the pipeline (no global state)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tfmodel_lint.findings import Severity
+from tfmodel_lint.limits import Limits
+
+
+@dataclass(frozen=True)
+class TargetedIgnore:
+    """An ignore for some codes in some artifacts (and locations), with a reason."""
+
+    path: str
+    codes: tuple[str, ...]
+    reason: str
+    location: str | None = None
+
+
+@dataclass(frozen=True)
+class Settings:
+    select: tuple[str, ...] | None = None  # None: every installed rule
+    extend_select: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+    extend_ignore: tuple[str, ...] = ()
+    per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    targeted_ignores: tuple[TargetedIgnore, ...] = ()
+    exclude: tuple[str, ...] = ()
+    fail_on: Severity = Severity.MEDIUM
+    exit_zero: bool = False
+    output_format: str = "text"
+    output_file: Path | None = None
+    jobs: int = 1
+    limits: Limits = field(default_factory=Limits)
+    signatures: tuple[Path, ...] = ()
+    color: bool | None = None  # None: only on a terminal
+    quiet: bool = False
+    statistics: bool = False
+    show_evidence: bool = False
+    debug: bool = False
+    baseline: Path | None = None
+    report_unused_ignores: bool = False
+    sarif_root: Path | None = None
+    sarif_category: str = "tfmodel-lint"
+    progress: bool | None = None
+    config_path: Path | None = None
