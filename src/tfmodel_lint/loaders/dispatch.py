@@ -1,8 +1,8 @@
 """Route an artifact to the loader for its format.
 
-Other formats register here: ``LOADERS[sniffed format] = function(data, name, display,
-limits, depth) -> Loaded``. SavedModel directories and SavedModels inside archives go
-through :func:`load_savedmodel_source`.
+Other formats plug in through ``LAZY_LOADERS`` (sniffed format -> "module:function").
+SavedModel directories and SavedModels inside archives go through
+:func:`load_savedmodel_source`.
 """
 
 from __future__ import annotations
@@ -31,9 +31,42 @@ from tfmodel_lint.sources import DirSource, Source, ZipSource, read_file
 ByteLoader = Callable[[bytes, str, str, Limits, int], Loaded]
 SourceHook = Callable[[Source, str, Limits, Loaded], None]
 
-LOADERS: dict[str, ByteLoader] = {}
+#: Sniffed format -> "module:function" of its loader, imported only when needed so
+#: that start-up stays light (h5py, flatbuffers... load only for their formats).
+#: A loader is called as ``fn(data, name, display, limits, depth) -> Loaded``; the
+#: ``hdf5`` loader gets ``data=b""`` and the file path as ``name`` (it reads lazily).
+#: ``keras_zip`` gets zips with a top-level ``config.json``; ``archive_zip`` any other
+#: zip without a SavedModel; ``tar``/``gzip`` tar archives.
+LAZY_LOADERS: dict[str, str] = {
+    "hdf5": "tfmodel_lint.loaders.keras_h5:load_h5",
+    "keras_zip": "tfmodel_lint.loaders.keras_v3:load_keras_zip",
+    "tflite": "tfmodel_lint.loaders.tflite:load_tflite",
+    "json": "tfmodel_lint.loaders.tfjs:load_json",
+    "archive_zip": "tfmodel_lint.loaders.archives:load_zip_members",
+    "tar": "tfmodel_lint.loaders.archives:load_tar",
+    "gzip": "tfmodel_lint.loaders.archives:load_gzip",
+}
 #: Called after a SavedModel source is loaded (the Keras loader reads keras_metadata.pb).
-SAVEDMODEL_HOOKS: list[SourceHook] = []
+SAVEDMODEL_HOOKS: list[str] = ["tfmodel_lint.loaders.keras_savedmodel:keras_metadata_hook"]
+
+
+def _resolve(spec: str) -> Callable[..., object] | None:
+    import importlib
+
+    module, _, attr = spec.partition(":")
+    try:
+        mod = importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if exc.name == module:
+            return None  # that format is not implemented in this build
+        raise
+    fn = getattr(mod, attr, None)
+    return fn if callable(fn) else None
+
+
+def get_loader(kind: str) -> ByteLoader | None:
+    spec = LAZY_LOADERS.get(kind)
+    return _resolve(spec) if spec else None  # type: ignore[return-value]
 
 
 def load_savedmodel_source(source: Source, display: str, limits: Limits) -> Loaded:
@@ -50,8 +83,10 @@ def load_savedmodel_source(source: Source, display: str, limits: Limits) -> Load
     if not fmt.startswith("savedmodel"):
         raise ArtifactError(MALFORMED, f"{name} holds a {fmt.split('_')[0]}, not a SavedModel")
     loaded = Loaded("savedmodel" + ("_text" if text else ""), models)
-    for hook in SAVEDMODEL_HOOKS:
-        hook(source, display, limits, loaded)
+    for spec in SAVEDMODEL_HOOKS:
+        hook = _resolve(spec)
+        if hook is not None:
+            hook(source, display, limits, loaded)
     return loaded
 
 
@@ -68,8 +103,10 @@ def load_file(path: Path, display: str, limits: Limits) -> Loaded:
     kind = sniff(head, path.name)
     if kind == "lfs_pointer":
         raise ArtifactError(LFS_POINTER, "Git LFS pointer file, not the model itself; run 'git lfs pull'")
-    if kind == "hdf5" and "hdf5" in LOADERS:
-        return LOADERS["hdf5"](b"", str(path), display, limits, 0)  # reads lazily from disk
+    if kind == "hdf5":
+        h5 = get_loader("hdf5")
+        if h5 is not None:
+            return h5(b"", str(path), display, limits, 0)  # reads lazily from disk
     data = read_file(path, limits)
     return load_bytes(data, path.name, display, limits, 0)
 
@@ -82,7 +119,7 @@ def load_bytes(data: bytes, name: str, display: str, limits: Limits, depth: int)
         raise ArtifactError(LFS_POINTER, "Git LFS pointer file, not the model itself; run 'git lfs pull'")
     if kind == "zip":
         return load_zip(data, display, limits, depth)
-    loader = LOADERS.get(kind)
+    loader = get_loader(kind)
     if loader is not None:
         return loader(data, name, display, limits, depth)
     if kind in ("protobuf", "protobuf_text"):
@@ -139,8 +176,10 @@ def load_zip(data: bytes, display: str, limits: Limits, depth: int) -> Loaded:
             loaded.issues.extend(inner.issues)
         loaded.issues[:0] = issues
         return loaded
-    if "zip" in LOADERS:
-        inner = LOADERS["zip"](data, "", display, limits, depth)
+    names = {i.filename for i in infos}
+    other = get_loader("keras_zip" if "config.json" in names else "archive_zip")
+    if other is not None:
+        inner = other(data, "", display, limits, depth)
         inner.issues[:0] = issues
         return inner
     if issues:
