@@ -1,0 +1,1 @@
+"""Capability data (JSON) shipped as ``tfmodel_lint._signatures``; no code lives here."""
