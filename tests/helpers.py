@@ -1,0 +1,41 @@
+"""Small helpers shared by test modules (pyflakes-style one-line assertions)."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+from tfmodel_lint import lint_paths
+from tfmodel_lint.cli import main
+from tfmodel_lint.findings import Finding, RunResult, Severity
+from tfmodel_lint.settings import Settings
+
+
+def lint(*paths: Path | str, **settings: object) -> RunResult:
+    return lint_paths([str(p) for p in paths], Settings(**settings))  # type: ignore[arg-type]
+
+
+def run_cli(argv: Sequence[str], capsys: object) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()  # type: ignore[attr-defined]
+    return code, out, err
+
+
+def json_report(*paths: Path | str, extra: Sequence[str] = ()) -> dict[str, object]:
+    import contextlib
+
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        main([*(str(p) for p in paths), "--format", "json", "--exit-zero", *extra])
+    data: dict[str, object] = json.loads(buf.getvalue())
+    return data
+
+
+def at_least(findings: Sequence[Finding], severity: Severity) -> list[Finding]:
+    return [f for f in findings if f.severity >= severity]
+
+
+def describe(findings: Sequence[Finding]) -> str:
+    return "\n".join(f"{f.code} {f.severity} {f.category} {f.location.logical}: {f.message}" for f in findings)
