@@ -151,6 +151,8 @@ def assess(model: ModelIR, sigdb: SignatureDB) -> list[Assessment]:
     out: list[Assessment] = []
     for site in find_sites(model, sigdb):
         for category in site.sig.categories:
+            if category == "dir_write" and "file_write" in site.sig.categories:
+                continue  # creating the parent directories is part of the reported write
             a = _assess(site, category)
             if a is not None:
                 out.append(a)

@@ -135,12 +135,13 @@ def classify_path(path: str, pattern: bool = False) -> Target:
             labels.add(SENSITIVE)
             break
     if pattern:
-        directory = norm
-        while directory and any(ch in posixpath.basename(directory) for ch in "*?["):
-            directory = posixpath.dirname(directory)
-        root = (directory.rstrip("/") or "/") if directory else "."
-        if root in _SYSTEM_DIRS or path.rstrip("/") in _SYSTEM_DIRS:
-            labels.add(SYSTEM_ROOT)
+        for candidate in (path, norm):
+            directory = candidate
+            while directory and any(ch in posixpath.basename(directory) for ch in "*?["):
+                directory = posixpath.dirname(directory)
+            root = (directory.rstrip("/") or "/") if directory else "."
+            if root in _SYSTEM_DIRS:
+                labels.add(SYSTEM_ROOT)
     return Target(path, frozenset(labels), path=path)
 
 

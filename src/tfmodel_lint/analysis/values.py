@@ -201,6 +201,7 @@ class Evaluator:
         self.steps = 0
         self._memo: dict[tuple[object, ...], Value] = {}
         self._active: set[tuple[object, ...]] = set()
+        self._assign_index: dict[tuple[str, int], dict[str, list[NodeDef]]] = {}
         self._signature_inputs = {
             name.partition(":")[0]: f"'{key}' of '{sig.key}'"
             for sig in model.signatures
@@ -266,14 +267,57 @@ class Evaluator:
         if bound is not None:
             kind, detail = bound
             values.append(unknown(kind, detail) if kind != "graph_node" else self._graph_node(detail, depth))
-        sites = [s for s in self.model.call_sites().get(func.name, ()) if s.bound]
+        sites = self.model.call_sites().get(func.name, ())
         for site in sites[:MAX_CALL_SITES]:
-            values.append(self._input(site.caller, site.node, site.skip_inputs + index, (), depth))
+            if site.bound:
+                values.append(self._input(site.caller, site.node, site.skip_inputs + index, (), depth))
+            elif _is_dataset_op(site.node.op):
+                values.append(self._dataset_fn_arg(site.caller, site.node, index, depth))
         if entry is not None and bound is None:
             values.append(unknown("signature_input", f"argument '{edge.arg}' of {entry}"))
         if not values:
             return unknown("uncalled_argument", f"argument '{edge.arg}' of function {func.name}")
         return union(values)
+
+    def _assignments(self, func: Function) -> dict[str, list[NodeDef]]:
+        """VarHandleOp name -> the AssignVariableOp nodes of the same body writing it."""
+        key = ("assign", id(func))
+        cached = self._assign_index.get(key)
+        if cached is None:
+            cached = {}
+            for nd in func.node_defs:
+                if nd.op == "AssignVariableOp" and nd.input:
+                    handle = nd.input[0].partition(":")[0]
+                    cached.setdefault(handle, []).append(nd)
+            self._assign_index[key] = cached
+        return cached
+
+    def _dataset_fn_arg(self, func: Function, nd: NodeDef, index: int, depth: int) -> Value:
+        """Argument ``index`` of a dataset op's function: the input dataset's element
+        components first, then the op's captured ``other_arguments``."""
+        source = func.input_edge(nd, 0)
+        n_components = _n_components(source.node) if source is not None and source.node is not None else None
+        if n_components is None:
+            return unknown("op_output", f"{nd.op} element")
+        if index < n_components:
+            return self.element(source, index, depth + 1)
+        return self._input(func, nd, 1 + index - n_components, (), depth)
+
+    def element(self, edge: Edge | None, component: int, depth: int) -> Value:
+        """Possible values of one component of a dataset's elements."""
+        if edge is None or edge.node is None or depth > MAX_DEPTH:
+            return unknown("op_output", "dataset element")
+        nd, func = edge.node, edge.function
+        op = nd.op
+        if op in ("TensorSliceDataset", "TensorDataset"):
+            return self._input(func, nd, component, (), depth)
+        if op in ("MatchingFilesDataset", "ExperimentalMatchingFilesDataset"):
+            return _matches(self._input(func, nd, 0, (), depth), op)
+        if op in ("ConcatenateDataset",):
+            return union([self.element(func.input_edge(nd, i), component, depth + 1) for i in (0, 1)])
+        if op in _PASSTHROUGH_DATASETS:
+            return self.element(func.input_edge(nd, 0), component, depth + 1)
+        return unknown("op_output", f"{op} element")
 
     def _graph_node(self, name: str, depth: int) -> Value:
         graph = self.model.graph
@@ -306,6 +350,9 @@ class Evaluator:
             if op == "ReadVariableOp":
                 src = func.input_edge(nd, 0)
                 if src is not None and src.node is not None and src.node.op == "VarHandleOp":
+                    assigned = self._assignments(func).get(src.node.name, [])
+                    if assigned:
+                        return union([self._input(func, a, 1, frame, depth) for a in assigned[:MAX_CALL_SITES]])
                     name = src.node.attr["shared_name"].s.decode("utf-8", "replace") if "shared_name" in src.node.attr else src.node.name
                     return unknown("variable", name or src.node.name)
                 if src is not None and src.node is None:
@@ -613,3 +660,35 @@ def _sharded_filespec(ev: Evaluator, func: Function, nd: NodeDef, edge: Edge, fr
     num = ev.ints(func.input_edge(nd, 1), frame)
     suffix = b"-?????-of-%05d" % num[0] if num else b"-?????-of-<n>"
     return Value(_dedupe(i + suffix for i in _as_operand(base)), base.exact, base.unknowns)
+
+
+_PASSTHROUGH_DATASETS = frozenset({
+    "ShuffleDataset", "ShuffleDatasetV2", "ShuffleDatasetV3", "RepeatDataset", "PrefetchDataset",
+    "TakeDataset", "SkipDataset", "CacheDataset", "CacheDatasetV2", "FilterDataset", "ShardDataset",
+    "BatchDataset", "BatchDatasetV2", "PaddedBatchDataset", "PaddedBatchDatasetV2", "UnbatchDataset",
+    "ModelDataset", "OptimizeDataset", "OptimizeDatasetV2", "MaxIntraOpParallelismDataset",
+    "PrivateThreadPoolDataset", "AssertCardinalityDataset", "AssertNextDataset", "OptionsDataset",
+    "RebatchDataset", "RebatchDatasetV2", "ShuffleAndRepeatDataset", "ExperimentalUnbatchDataset",
+    "FinalizeDataset", "DummyIterationCounter", "IgnoreErrorsDataset", "TakeWhileDataset",
+})
+
+
+def _is_dataset_op(op: str) -> bool:
+    return "Dataset" in op
+
+
+def _n_components(nd: NodeDef) -> int | None:
+    for key in ("output_types", "Toutput_types"):
+        if key in nd.attr:
+            return len(nd.attr[key].list.type)
+    return None
+
+
+def _matches(patterns: Value, op: str) -> Value:
+    """Files matched by glob patterns: the patterns themselves stand for them."""
+    return Value(patterns.items, False, patterns.unknowns + (Unknown("op_output", f"{op} matches"),))
+
+
+@handles("MatchingFiles")
+def _matching_files(ev: Evaluator, func: Function, nd: NodeDef, edge: Edge, frame: Frame, depth: int) -> Value:
+    return _matches(ev._input(func, nd, 0, frame, depth), nd.op)
