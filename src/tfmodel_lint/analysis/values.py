@@ -686,7 +686,7 @@ def _n_components(nd: NodeDef) -> int | None:
 
 def _matches(patterns: Value, op: str) -> Value:
     """Files matched by glob patterns: the patterns themselves stand for them."""
-    return Value(patterns.items, False, patterns.unknowns + (Unknown("op_output", f"{op} matches"),))
+    return Value(patterns.items, False, patterns.unknowns + (Unknown("op_output", op),))
 
 
 @handles("MatchingFiles")
