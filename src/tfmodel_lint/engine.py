@@ -12,7 +12,6 @@ import signal
 import threading
 import traceback
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -159,6 +158,8 @@ def _work(target: Target) -> ArtifactResult:
 
 def lint_all(linter: Linter, targets: Sequence[Target], jobs: int = 1) -> list[ArtifactResult]:
     if jobs > 1 and len(targets) > 1:
+        from concurrent.futures import ProcessPoolExecutor
+
         try:
             with ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker, initargs=(linter,)) as pool:
                 return list(pool.map(_work, targets, chunksize=max(1, len(targets) // (jobs * 8))))
