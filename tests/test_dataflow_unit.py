@@ -255,3 +255,16 @@ def test_policy(category: str, text: str, role: str, severity: Severity) -> None
 
 def test_render_marks_holes() -> None:
     assert render(b"a\x00<?>\x00b") == "a<?>b"
+
+
+def test_glob_match_agrees_with_fnmatch() -> None:
+    import fnmatch
+
+    from hypothesis import given
+    from hypothesis import strategies as st
+
+    @given(st.text(alphabet="ab*/.", max_size=7), st.text(alphabet="ab/.", max_size=9))
+    def check(pattern: str, text: str) -> None:
+        assert tg.glob_match(pattern, text) == fnmatch.fnmatchcase(text, pattern)
+
+    check()

@@ -63,6 +63,10 @@ def check_parser() -> argparse.ArgumentParser:
     p.add_argument("--fail-on", type=_severity, help="lowest severity that fails the run (default: medium)")
     p.add_argument("--exit-zero", action="store_true", default=None, help="exit 0 even with findings")
     p.add_argument("--exclude", type=_codes, help="comma-separated globs of paths to skip when searching directories")
+    p.add_argument("--force-exclude", action="store_true",
+                   help="apply --exclude to paths named on the command line too (for pre-commit)")
+    p.add_argument("--skip-non-models", action="store_true",
+                   help="skip named files that are neither in a SavedModel nor named like a model (for pre-commit)")
     p.add_argument("--config", type=Path, help="configuration file (default: search upward)")
     p.add_argument("--isolated", action="store_true", help="ignore configuration files")
     p.add_argument("--signatures", type=Path, action="append", help="extra capability data (JSON), may repeat")
@@ -132,20 +136,25 @@ def build_settings(args: argparse.Namespace) -> Any:
 
 
 def run_check(argv: Sequence[str]) -> int:
+    args = check_parser().parse_args(list(argv))
+    if not args.paths:
+        raise UsageError("tfmodel-lint: error: no paths given (try 'tfmodel-lint --help')")
     from tfmodel_lint.app import Application, report
     from tfmodel_lint.baseline import BaselineError
     from tfmodel_lint.config import ConfigError
     from tfmodel_lint.reporters import UnknownFormatError, get_reporter
     from tfmodel_lint.signatures import SignatureError
 
-    args = check_parser().parse_args(list(argv))
-    if not args.paths:
-        raise UsageError("tfmodel-lint: error: no paths given (try 'tfmodel-lint --help')")
     try:
         settings = build_settings(args)
         get_reporter(settings.output_format)
+        paths = list(args.paths)
+        if args.force_exclude or args.skip_non_models:
+            from tfmodel_lint.pathfilter import filter_named_paths
+
+            paths = filter_named_paths(paths, settings.exclude if args.force_exclude else (), args.skip_non_models)
         app = Application(settings)
-        result = app.run(args.paths)
+        result = app.run(paths)
     except (ConfigError, SignatureError, UnknownFormatError, BaselineError) as exc:
         print(f"tfmodel-lint: error: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -12,7 +12,6 @@ report-unused-ignores, sarif-root, sarif-category, and every limit (max-file-byt
 from __future__ import annotations
 
 import difflib
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,6 +38,8 @@ class FileConfig:
 
 
 def _table(path: Path) -> dict[str, Any] | None:
+    import tomllib
+
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:

@@ -1,5 +1,12 @@
 """Safety limits for hostile input, with their defaults. Each is a command-line option
-and a config key; exceeding one is a TFL903 finding that names it."""
+and a config key; exceeding one is a TFL903 finding that names it.
+
+One more limit is fixed by the protobuf runtime rather than by an option: the python
+``upb`` decoder refuses messages nested deeper than :data:`PROTOBUF_MAX_DEPTH` levels
+("Exceeded upb_DecodeOptions_MaxDepth"); the loaders report that as TFL903 with the
+limit name ``protobuf_depth``. Text-format protobufs and JSON are parsed by recursive
+Python code; hitting the interpreter's recursion limit there is reported the same way.
+"""
 
 from __future__ import annotations
 
@@ -7,25 +14,36 @@ from dataclasses import dataclass, fields
 
 MiB = 1024 * 1024
 
+#: Nesting depth at which the protobuf runtime (upb) stops decoding a binary message.
+PROTOBUF_MAX_DEPTH = 100
+#: The error text upb raises for it (python protobuf >= 4).
+PROTOBUF_DEPTH_ERROR = "upb_DecodeOptions_MaxDepth"
+
 
 @dataclass(frozen=True, slots=True)
 class Limits:
     #: Largest single file (or archive member) read, in bytes.
     max_file_bytes: int = 512 * MiB
-    #: Largest total of bytes decompressed from one archive.
+    #: Largest total of bytes decompressed from one archive (nested archives included).
     max_archive_bytes: int = 1024 * MiB
-    #: Largest compression ratio of an archive member (uncompressed / compressed).
+    #: Largest compression ratio of an archive member or a whole archive
+    #: (uncompressed / compressed); checked once more than 1 MiB has been inflated.
     max_compression_ratio: int = 200
     #: Most members in one archive.
     max_archive_entries: int = 10_000
     #: Deepest nesting of archives inside archives.
     max_archive_depth: int = 3
-    #: Most nodes in one model (all functions together).
+    #: Most nodes in one model (all functions together; TFLite operators and tensors).
     max_nodes: int = 5_000_000
-    #: Most library functions in one model.
+    #: Most library functions in one model (TFLite subgraphs too).
     max_functions: int = 200_000
     #: Largest JSON/HDF5 config document, in bytes.
     max_config_bytes: int = 64 * MiB
+    #: Deepest nesting of a JSON document (TF.js model.json, Keras configs).
+    max_nesting_depth: int = 200
+    #: Longest single string read from a model: a TFLite string tensor element, a TF.js
+    #: string weight, a JSON string, an archive member name.
+    max_string_bytes: int = 16 * MiB
     #: Wall-clock budget per artifact, in seconds (0 disables).
     time_budget: float = 120.0
 

@@ -1,18 +1,29 @@
-"""Read-only views of an artifact's files: a directory on disk or a zip held in memory.
+"""Read-only views of an artifact's files: a directory on disk, or a zip or tar archive
+held in memory.
 
 Nothing is ever extracted or written. Reads are bounded by :class:`Limits`: sizes are
 checked before reading and decompression is streamed with a running total and ratio.
+A budget (``list[int]`` holding the bytes still allowed) is shared by every read from
+one archive, nested archives included, so a bomb cannot spread its output over many
+members or levels.
 """
 
 from __future__ import annotations
 
 import io
 import posixpath
+import tarfile
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Protocol
 
 from tfmodel_lint.limits import Limits, LimitExceededError
+
+#: Inflating less than this never trips the compression-ratio limit (tiny members
+#: legitimately compress far better than 200:1).
+RATIO_GRACE = 1 << 20
+CHUNK = 1 << 20
 
 
 class Source(Protocol):
@@ -28,6 +39,9 @@ class Source(Protocol):
 
 
 class DirSource:
+    """A SavedModel directory. A member that is a symlink resolving outside the directory
+    is refused (TFL905), so a planted ``saved_model.pb -> /etc/shadow`` is never read."""
+
     def __init__(self, root: Path, limits: Limits) -> None:
         self.root = root
         self.limits = limits
@@ -42,7 +56,12 @@ class DirSource:
         return self._path(name).stat().st_size
 
     def read(self, name: str) -> bytes:
-        return read_file(self._path(name), self.limits)
+        path = self._path(name)
+        if not inside(path, self.root):
+            from tfmodel_lint.loaders import UNSAFE_MEMBER, ArtifactError
+
+            raise ArtifactError(UNSAFE_MEMBER, f"{name} is a symlink pointing outside the model directory; not read")
+        return read_file(path, self.limits)
 
     def names(self) -> list[str]:
         out = []
@@ -52,6 +71,14 @@ class DirSource:
             if len(out) > self.limits.max_archive_entries:
                 break
         return out
+
+
+def inside(path: Path, root: Path) -> bool:
+    """Whether ``path`` (symlinks resolved) lies inside ``root`` (symlinks resolved)."""
+    try:
+        return path.resolve().is_relative_to(root.resolve())
+    except (OSError, RuntimeError):  # symlink loops
+        return False
 
 
 def read_file(path: Path, limits: Limits, max_bytes: int | None = None) -> bytes:
@@ -95,26 +122,167 @@ def read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limits: Limits, budg
     """Stream one member with size, total and ratio checks (declared sizes can lie)."""
     cap = min(limits.max_file_bytes, budget[0])
     if info.flag_bits & 0x1:
-        raise LimitExceededError("encrypted", "unsupported", f"{info.filename} is encrypted")
+        from tfmodel_lint.loaders import UNSAFE_MEMBER, ArtifactError
+
+        raise ArtifactError(UNSAFE_MEMBER, f"member {info.filename!r} is encrypted; its content cannot be checked")
     if info.file_size > cap:
         raise LimitExceededError(
             "max_archive_bytes" if budget[0] < limits.max_file_bytes else "max_file_bytes",
             cap, f"{info.filename} declares {info.file_size} bytes",
         )
-    ratio_cap = limits.max_compression_ratio
     out = io.BytesIO()
-    with zf.open(info) as fh:
+    try:
+        with zf.open(info) as fh:
+            while True:
+                chunk = fh.read(CHUNK)
+                if not chunk:
+                    break
+                out.write(chunk)
+                n = out.tell()
+                if n > cap:
+                    raise LimitExceededError("max_archive_bytes", cap, f"{info.filename} decompresses past {cap} bytes")
+                check_ratio(n, info.compress_size, limits, info.filename)
+    except (zipfile.BadZipFile, zlib.error, NotImplementedError, EOFError, OSError, ValueError, RuntimeError,
+            UnicodeDecodeError) as exc:
+        # CRC or header mismatch, unsupported method (AES, ...), truncated data.
+        from tfmodel_lint.loaders import MALFORMED, ArtifactError
+
+        raise ArtifactError(MALFORMED, f"cannot read member {info.filename!r}: {exc}") from None
+    take_budget(budget, out.tell(), limits, info.filename)
+    return out.getvalue()
+
+
+def check_ratio(produced: int, compressed: int, limits: Limits, what: str) -> None:
+    ratio_cap = limits.max_compression_ratio
+    if produced > RATIO_GRACE and produced > ratio_cap * max(compressed, 1):
+        raise LimitExceededError("max_compression_ratio", ratio_cap, f"{what} expands more than {ratio_cap}x")
+
+
+def take_budget(budget: list[int], amount: int, limits: Limits, what: str) -> None:
+    if amount > budget[0]:
+        raise LimitExceededError("max_archive_bytes", limits.max_archive_bytes,
+                                 f"{what} exceeds the bytes left to decompress from this archive")
+    budget[0] -= amount
+
+
+def gunzip(data: bytes, limits: Limits, budget: list[int], what: str = "gzip stream") -> bytes:
+    """Inflate gzip data (several concatenated members too) with streaming limits."""
+    cap = min(limits.max_file_bytes, budget[0])
+    out = io.BytesIO()
+    pending = data
+    while pending:
+        dec = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        feed = pending
         while True:
-            chunk = fh.read(1 << 20)
-            if not chunk:
-                break
+            try:
+                chunk = dec.decompress(feed, CHUNK)
+            except zlib.error as exc:
+                from tfmodel_lint.loaders import MALFORMED, ArtifactError
+
+                raise ArtifactError(MALFORMED, f"corrupt {what}: {exc}") from None
             out.write(chunk)
             n = out.tell()
             if n > cap:
-                raise LimitExceededError("max_archive_bytes", cap, f"{info.filename} decompresses past {cap} bytes")
-            if n > (1 << 20) and n > ratio_cap * max(info.compress_size, 1):
-                raise LimitExceededError(
-                    "max_compression_ratio", ratio_cap, f"{info.filename} expands more than {ratio_cap}x"
-                )
-    budget[0] -= out.tell()
+                limit = "max_archive_bytes" if budget[0] < limits.max_file_bytes else "max_file_bytes"
+                raise LimitExceededError(limit, cap, f"{what} decompresses past {cap} bytes")
+            check_ratio(n, len(data), limits, what)
+            feed = dec.unconsumed_tail
+            if dec.eof or (not chunk and not feed):
+                break
+        if not dec.eof:
+            from tfmodel_lint.loaders import MALFORMED, ArtifactError
+
+            raise ArtifactError(MALFORMED, f"truncated {what}")
+        pending = dec.unused_data
+        if pending and not pending.startswith(b"\x1f\x8b"):
+            break  # trailing garbage after the last member: ignored, as gzip(1) does
+    take_budget(budget, out.tell(), limits, what)
+    return out.getvalue()
+
+
+def tar_members(tar: tarfile.TarFile, limits: Limits) -> list[tarfile.TarInfo]:
+    """Member headers, at most ``max_archive_entries`` of them, without reading data."""
+    members: list[tarfile.TarInfo] = []
+    while True:
+        info = tar.next()
+        if info is None:
+            break
+        members.append(info)
+        if len(members) > limits.max_archive_entries:
+            raise LimitExceededError("max_archive_entries", limits.max_archive_entries,
+                                     f"more than {limits.max_archive_entries} members")
+        if len(info.name) > limits.max_string_bytes:
+            raise LimitExceededError("max_string_bytes", limits.max_string_bytes, "tar member name too long")
+    return members
+
+
+def tar_member_name(info: tarfile.TarInfo) -> str:
+    name = info.name
+    while name.startswith("./"):
+        name = name[2:]
+    return name
+
+
+class TarSource:
+    """A tar archive in memory (already decompressed), optionally rooted at a folder.
+
+    Only regular files are members; links and devices are reported by the loader and
+    never followed.
+    """
+
+    def __init__(self, tar: tarfile.TarFile, members: list[tarfile.TarInfo], prefix: str, limits: Limits,
+                 budget: list[int]) -> None:
+        self.tar = tar
+        self.prefix = prefix
+        self.limits = limits
+        self._budget = budget
+        self._infos: dict[str, tarfile.TarInfo] = {}
+        for info in members:
+            if info.isreg():
+                self._infos.setdefault(tar_member_name(info), info)
+
+    def _full(self, name: str) -> str:
+        return posixpath.join(self.prefix, name) if self.prefix else name
+
+    def exists(self, name: str) -> bool:
+        return self._full(name) in self._infos
+
+    def size(self, name: str) -> int:
+        return self._infos[self._full(name)].size
+
+    def names(self) -> list[str]:
+        n = len(self.prefix) + 1 if self.prefix else 0
+        return sorted(k[n:] for k in self._infos if k.startswith(self.prefix))
+
+    def read(self, name: str) -> bytes:
+        return read_tar_member(self.tar, self._infos[self._full(name)], self.limits, self._budget)
+
+
+def read_tar_member(tar: tarfile.TarFile, info: tarfile.TarInfo, limits: Limits, budget: list[int]) -> bytes:
+    """Read one regular member in chunks; the declared size is checked first (sparse
+    members declare their expanded size)."""
+    cap = min(limits.max_file_bytes, budget[0])
+    if info.size > cap:
+        raise LimitExceededError(
+            "max_archive_bytes" if budget[0] < limits.max_file_bytes else "max_file_bytes",
+            cap, f"{info.name} declares {info.size} bytes",
+        )
+    out = io.BytesIO()
+    try:
+        fh = tar.extractfile(info)
+        if fh is None:
+            return b""
+        with fh:
+            while True:
+                chunk = fh.read(CHUNK)
+                if not chunk:
+                    break
+                out.write(chunk)
+                if out.tell() > cap:
+                    raise LimitExceededError("max_archive_bytes", cap, f"{info.name} is larger than {cap} bytes")
+    except (tarfile.TarError, EOFError, OSError, ValueError) as exc:
+        from tfmodel_lint.loaders import MALFORMED, ArtifactError
+
+        raise ArtifactError(MALFORMED, f"cannot read member {info.name!r}: {exc}") from None
+    take_budget(budget, out.tell(), limits, info.name)
     return out.getvalue()

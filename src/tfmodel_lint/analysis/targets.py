@@ -7,8 +7,6 @@ several labels (``/root/.ssh/authorized_keys`` is ``absolute``, ``home`` and
 
 from __future__ import annotations
 
-import fnmatch
-import ipaddress
 import posixpath
 import re
 from dataclasses import dataclass
@@ -67,6 +65,24 @@ class Target:
 
     def has(self, *labels: str) -> bool:
         return any(label in self.labels for label in labels)
+
+
+def glob_match(pattern: str, text: str) -> bool:
+    """``fnmatchcase`` for patterns whose only wildcard is ``*`` (no regex compile:
+    start-up time matters in a pre-commit hook)."""
+    parts = pattern.split("*")
+    if len(parts) == 1:
+        return text == pattern
+    first, last = parts[0], parts[-1]
+    if not text.startswith(first) or not text.endswith(last) or len(text) < len(first) + len(last):
+        return False
+    pos, end = len(first), len(text) - len(last)
+    for middle in parts[1:-1]:
+        found = text.find(middle, pos, end)
+        if found < 0:
+            return False
+        pos = found + len(middle)
+    return True
 
 
 def classify(text: str, role: str) -> Target:
@@ -131,7 +147,7 @@ def classify_path(path: str, pattern: bool = False) -> Target:
         labels.add(SHELL_STARTUP)
         labels.add(SENSITIVE)
     for candidate in {norm, clean, "/" + clean.lstrip("./")}:
-        if any(fnmatch.fnmatchcase(candidate, g) for g in _SENSITIVE_GLOBS):
+        if any(glob_match(g, candidate) for g in _SENSITIVE_GLOBS):
             labels.add(SENSITIVE)
             break
     if pattern:
@@ -161,6 +177,8 @@ def classify_network(text: str, extra: set[str] | None = None) -> Target:
     if not host or "<?>" in host:
         labels.add(PARTIAL)
         return Target(text, frozenset(labels), host=host or None)
+    import ipaddress
+
     try:
         ip = ipaddress.ip_address(host)
     except ValueError:

@@ -7,7 +7,6 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from google.protobuf import message as pb_message
-from google.protobuf import text_format
 
 from tfmodel_lint.ir import Asset, EntryPoint, Function, ModelIR, Signature
 from tfmodel_lint.limits import Limits, LimitExceededError
@@ -39,6 +38,8 @@ def _parse_binary(cls: Any, data: bytes, what: str) -> Any:
 
 
 def _parse_text(cls: Any, data: bytes, what: str) -> Any:
+    from google.protobuf import text_format  # only text artifacts pay for it
+
     msg = cls()
     try:
         text = data.decode("utf-8")

@@ -6,7 +6,6 @@ entry-point group (name = the ``--format`` value) and imported only when chosen.
 
 from __future__ import annotations
 
-from importlib import metadata
 from typing import TYPE_CHECKING, Protocol, TextIO
 
 if TYPE_CHECKING:
@@ -27,11 +26,15 @@ class UnknownFormatError(Exception):
 
 
 def available() -> list[str]:
-    return sorted({ep.name for ep in metadata.entry_points(group=GROUP)})
+    from tfmodel_lint.entrypoints import entry_points
+
+    return sorted({ep.name for ep in entry_points(GROUP)})
 
 
 def get_reporter(name: str) -> type[Reporter]:
-    for ep in metadata.entry_points(group=GROUP, name=name):
-        obj = ep.load()
-        return obj  # type: ignore[no-any-return]
+    from tfmodel_lint.entrypoints import entry_points
+
+    for ep in entry_points(GROUP):
+        if ep.name == name:
+            return ep.load()  # type: ignore[return-value]
     raise UnknownFormatError(f"unknown format {name!r} (available: {', '.join(available())})")

@@ -1,18 +1,24 @@
 """SARIF 2.1.0 for GitHub code scanning, built from the ``sarif-om`` object model and
 serialized by a small serializer of our own (no jschema-to-python).
 
-Every enabled rule gets a descriptor (short/full description, help, security-severity,
-precision); each result has a repository-relative location with ``region.startLine``
-1 (models are binary), a logical location (function/node or layer) and our own
-``partialFingerprints``. At most 25,000 results are written per run (GitHub's limit);
-past that a tool notification says how many were left out.
+* Every enabled rule gets a descriptor (short/full description, help, security-severity,
+  precision), so ``ruleIndex`` is stable whichever rules fire.
+* Each result has a location relative to the repository root (``--sarif-root``, default:
+  the git top level of the current directory, else the current directory) with
+  ``region.startLine`` 1 (models are binary), a logical location (function/node or
+  layer) and our own ``partialFingerprints`` (GitHub cannot hash a binary's lines). A
+  SavedModel is a directory: its results point at ``saved_model.pb`` (or the member
+  named in the location, such as ``keras_metadata.pb``), a file GitHub can show.
+* ``automationDetails.id`` is ``<category>/`` (``--sarif-category``); GitHub takes the
+  part before the last ``/`` as the category.
+* At most 25,000 results are written per run (GitHub's limit), the most severe first;
+  past that a tool execution notification says how many were left out. Internal errors
+  are error notifications; unused ignores are configuration notifications.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -20,12 +26,15 @@ import attr
 import sarif_om as om
 
 from tfmodel_lint.findings import Finding, RuleInfo, RunResult, Severity
+from tfmodel_lint.reporters._paths import relative_uri, repository_root
 from tfmodel_lint.settings import Settings
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 MAX_RESULTS = 25_000
 FINGERPRINT_KEY = "tfmodelLint/v1"
 INFO_URI = "https://github.com/tfmodel-lint/tfmodel-lint"
+SRCROOT = "%SRCROOT%"
+DEFAULT_CATEGORY = "tfmodel-lint"
 SECURITY_SEVERITY = {
     Severity.CRITICAL: "9.5",
     Severity.HIGH: "8.0",
@@ -40,6 +49,9 @@ LEVEL = {
     Severity.LOW: "note",
     Severity.INFO: "note",
 }
+#: Properties written even when equal to the object model's default: a result's
+#: ``level`` otherwise falls back to its rule's default level, which may differ.
+_ALWAYS = frozenset({"level"})
 
 
 def to_json(obj: Any) -> Any:
@@ -48,7 +60,7 @@ def to_json(obj: Any) -> Any:
         out: dict[str, Any] = {}
         for field in attr.fields(type(obj)):
             value = getattr(obj, field.name)
-            if value is None or value == _default(field):
+            if value is None or (field.name not in _ALWAYS and value == _default(field)):
                 continue
             out[field.metadata.get("schema_property_name", field.name)] = to_json(value)
         return out
@@ -68,28 +80,8 @@ def _default(field: Any) -> Any:
     return default
 
 
-def git_toplevel(cwd: Path) -> Path | None:
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "--show-toplevel"], cwd=cwd, capture_output=True, text=True, timeout=10, check=False
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return Path(out.stdout.strip()) if out.returncode == 0 and out.stdout.strip() else None
-
-
-def relative_uri(artifact: str, root: Path) -> str:
-    path = Path(artifact.split("!", 1)[0])
-    absolute = path if path.is_absolute() else Path.cwd() / path
-    try:
-        rel = Path(os.path.normpath(absolute)).relative_to(root.resolve())
-    except ValueError:
-        return Path(os.path.normpath(absolute)).as_uri()
-    return rel.as_posix() or "."
-
-
 def _rule_descriptor(rule: RuleInfo) -> om.ReportingDescriptor:
-    doc = rule.doc.strip()
+    doc = rule.doc.strip() or rule.summary
     return om.ReportingDescriptor(
         id=rule.code,
         name=rule.name,
@@ -106,13 +98,14 @@ def _rule_descriptor(rule: RuleInfo) -> om.ReportingDescriptor:
     )
 
 
-def _result(f: Finding, index: int, root: Path) -> om.Result:
+def _result(f: Finding, index: int | None, root: Path) -> om.Result:
     loc = f.location
     logical = om.LogicalLocation(
         fully_qualified_name=loc.logical,
         name=loc.node or loc.layer or loc.member or f.artifact,
         kind="function" if loc.function is not None else "object",
     )
+    uri, relative = relative_uri(f.artifact, root, loc.member)
     return om.Result(
         rule_id=f.code,
         rule_index=index,
@@ -121,7 +114,7 @@ def _result(f: Finding, index: int, root: Path) -> om.Result:
         locations=[
             om.Location(
                 physical_location=om.PhysicalLocation(
-                    artifact_location=om.ArtifactLocation(uri=relative_uri(f.artifact, root), uri_base_id="%SRCROOT%"),
+                    artifact_location=om.ArtifactLocation(uri=uri, uri_base_id=SRCROOT if relative else None),
                     region=om.Region(start_line=1),
                 ),
                 logical_locations=[logical],
@@ -138,25 +131,38 @@ def _result(f: Finding, index: int, root: Path) -> om.Result:
     )
 
 
+def select_results(findings: tuple[Finding, ...], limit: int = MAX_RESULTS) -> tuple[list[Finding], int]:
+    """At most ``limit`` findings, the most severe first kept, in their original order;
+    and how many were left out."""
+    if len(findings) <= limit:
+        return list(findings), 0
+    ranked = sorted(range(len(findings)), key=lambda i: (-int(findings[i].severity), i))
+    keep = sorted(ranked[:limit])
+    return [findings[i] for i in keep], len(findings) - limit
+
+
+def category_id(category: str | None) -> str:
+    text = (category or "").strip().strip("/")
+    return f"{text or DEFAULT_CATEGORY}/"
+
+
 def build(result: RunResult, settings: Settings) -> dict[str, Any]:
-    root = settings.sarif_root or git_toplevel(Path.cwd()) or Path.cwd()
+    root = repository_root(settings)
     rules = list(result.rules)
     index = {r.code: i for i, r in enumerate(rules)}
-    findings = list(result.findings)
-    notifications: list[om.Notification] = []
-    if len(findings) > MAX_RESULTS:
-        notifications.append(om.Notification(
-            message=om.Message(text=f"{len(findings) - MAX_RESULTS} results left out: GitHub accepts at most {MAX_RESULTS} per run"),
+    findings, left_out = select_results(result.findings)
+    execution: list[om.Notification] = []
+    if left_out:
+        execution.append(om.Notification(
+            message=om.Message(
+                text=f"{left_out} of {len(result.findings)} results left out: GitHub code scanning accepts at most "
+                f"{MAX_RESULTS} results per run (the most severe were kept)."
+            ),
             level="warning",
         ))
-        findings = findings[:MAX_RESULTS]
     for err in result.internal_errors:
-        notifications.append(om.Notification(message=om.Message(text=err), level="error"))
-    results = [_result(f, index.get(f.code, -1), root) for f in findings]
-    for r in results:
-        if r.rule_index == -1:
-            r.rule_index = None
-    category = settings.sarif_category.strip("/") or "tfmodel-lint"
+        execution.append(om.Notification(message=om.Message(text=err), level="error"))
+    configuration = [om.Notification(message=om.Message(text=note), level="note") for note in result.notes]
     run = om.Run(
         tool=om.Tool(driver=om.ToolComponent(
             name="tfmodel-lint",
@@ -165,13 +171,14 @@ def build(result: RunResult, settings: Settings) -> dict[str, Any]:
             information_uri=INFO_URI,
             rules=[_rule_descriptor(r) for r in rules],
         )),
-        automation_details=om.RunAutomationDetails(id=f"{category}/"),
-        original_uri_base_ids={"%SRCROOT%": om.ArtifactLocation(uri=root.resolve().as_uri() + "/")},
+        automation_details=om.RunAutomationDetails(id=category_id(settings.sarif_category)),
+        original_uri_base_ids={SRCROOT: om.ArtifactLocation(uri=root.as_uri() + "/")},
         invocations=[om.Invocation(
             execution_successful=not result.internal_errors,
-            tool_execution_notifications=notifications or None,
+            tool_execution_notifications=execution or None,
+            tool_configuration_notifications=configuration or None,
         )],
-        results=results,
+        results=[_result(f, index.get(f.code), root) for f in findings],
         column_kind="unicodeCodePoints",
     )
     log = om.SarifLog(runs=[run], version="2.1.0", schema_uri=SCHEMA_URI)

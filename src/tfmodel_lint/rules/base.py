@@ -8,7 +8,6 @@ entry name is the code prefix the pack owns (``TFL2 = tfmodel_lint.rules.files:R
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -24,6 +23,19 @@ class RuleContext:
 
     signatures: SignatureDB
     options: Mapping[str, Any] = field(default_factory=dict)
+
+
+def cleandoc(doc: str) -> str:
+    """``inspect.cleandoc`` without importing inspect (start-up time matters)."""
+    lines = doc.expandtabs().splitlines()
+    indents = [len(line) - len(line.lstrip()) for line in lines[1:] if line.strip()]
+    margin = min(indents, default=0)
+    out = [lines[0].strip()] + [line[margin:].rstrip() for line in lines[1:]] if lines else []
+    while out and not out[0]:
+        out.pop(0)
+    while out and not out[-1]:
+        out.pop()
+    return "\n".join(out)
 
 
 class Rule:
@@ -44,7 +56,7 @@ class Rule:
 
     @classmethod
     def doc(cls) -> str:
-        return inspect.cleandoc(cls.__doc__ or cls.summary)
+        return cleandoc(cls.__doc__ or cls.summary)
 
     def issue(
         self,

@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from importlib import metadata
 
+from tfmodel_lint.entrypoints import EntryPoint, entry_points
 from tfmodel_lint.findings import CATEGORIES, Severity
 from tfmodel_lint.rules.base import Rule
 
@@ -38,20 +38,8 @@ class Registry:
         return {r.rule.code: r for r in self.rules}
 
 
-def _entry_points() -> list[tuple[str, metadata.EntryPoint]]:
-    seen: set[tuple[str, str]] = set()
-    out = []
-    for dist in metadata.distributions():
-        for ep in dist.entry_points:
-            if ep.group != GROUP:
-                continue
-            name = dist.metadata["Name"] or "?"
-            key = (ep.name, ep.value)
-            if key in seen:  # the same distribution twice on sys.path
-                continue
-            seen.add(key)
-            out.append((name, ep))
-    return sorted(out, key=lambda item: (item[1].name, item[1].value))
+def _entry_points() -> list[EntryPoint]:
+    return entry_points(GROUP)
 
 
 def validate_rule(cls: object, prefix: str) -> str | None:
@@ -114,8 +102,8 @@ def build(packs: Iterable[tuple[str, str, object]]) -> Registry:
 def discover(extra: Iterable[tuple[str, str, object]] = ()) -> Registry:
     packs: list[tuple[str, str, object]] = []
     errors: list[str] = []
-    for dist, ep in _entry_points():
-        label = f"{dist}:{ep.name}"
+    for ep in _entry_points():
+        label = f"{ep.dist}:{ep.name}"
         try:
             obj = ep.load()
         except Exception as exc:  # noqa: BLE001 - a broken plugin must not stop the run
