@@ -63,7 +63,8 @@ def test_json_contract(capsys: pytest.CaptureFixture[str]) -> None:
     assert {a["status"] for a in data["artifacts"]} == {"ok"}
     assert {a["format"] for a in data["artifacts"]} == {"savedmodel"}
     finding = data["findings"][0]
-    assert set(finding) == {"code", "severity", "category", "artifact", "location", "message", "evidence", "fingerprint"}
+    contract = {"code", "severity", "category", "artifact", "location", "message", "evidence", "fingerprint"}
+    assert set(finding) == contract
     assert finding["location"]["function"].startswith("__inference_")
     assert finding["evidence"]["targets"] == ["/etc/passwd"]
     assert finding["evidence"]["reached_from"]  # reachable from the serving signature
@@ -112,7 +113,7 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_file_inside_savedmodel_maps_to_root(capsys: pytest.CaptureFixture[str]) -> None:
     member = MALICIOUS / "variables" / "variables.index"
-    code, out, _ = run_cli([str(member), str(MALICIOUS / "saved_model.pb"), "--format", "json"], capsys)
+    _, out, _ = run_cli([str(member), str(MALICIOUS / "saved_model.pb"), "--format", "json"], capsys)
     data = json.loads(out)
     assert [a["path"] for a in data["artifacts"]] == [data["artifacts"][0]["path"]]
     assert data["artifacts"][0]["path"].endswith("malicious_reader")

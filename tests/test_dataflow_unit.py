@@ -10,11 +10,11 @@ import pytest
 
 from tfmodel_lint.analysis import targets as tg
 from tfmodel_lint.analysis.values import Evaluator, render
-from tfmodel_lint.ir import Function, ModelIR
-from tfmodel_lint.loaders.tf_graph import graphdef_model
-from tfmodel_lint.limits import Limits
-from tfmodel_lint.policy import target_severity
 from tfmodel_lint.findings import Severity
+from tfmodel_lint.ir import Function, ModelIR
+from tfmodel_lint.limits import Limits
+from tfmodel_lint.loaders.tf_graph import graphdef_model
+from tfmodel_lint.policy import target_severity
 from tfmodel_lint.proto import tfmodel_lint_pb2 as pb
 
 

@@ -32,7 +32,9 @@ OURS_TO_TF = {
     "SignatureDef": "tensorflow.core.protobuf.meta_graph_pb2:SignatureDef",
     "AssetFileDef": "tensorflow.core.protobuf.meta_graph_pb2:AssetFileDef",
     "SavedModel": "tensorflow.core.protobuf.saved_model_pb2:SavedModel",
-    "ObjectReference": "tensorflow.core.protobuf.trackable_object_graph_pb2:TrackableObjectGraph.TrackableObject.ObjectReference",
+    "ObjectReference": (
+        "tensorflow.core.protobuf.trackable_object_graph_pb2:TrackableObjectGraph.TrackableObject.ObjectReference"
+    ),
     "SavedObjectGraph": "tensorflow.core.protobuf.saved_object_graph_pb2:SavedObjectGraph",
     "SavedObject": "tensorflow.core.protobuf.saved_object_graph_pb2:SavedObject",
     "SavedUserObject": "tensorflow.core.protobuf.saved_object_graph_pb2:SavedUserObject",

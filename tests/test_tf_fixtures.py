@@ -31,8 +31,8 @@ def _check_malicious(name: str, entry: dict[str, object], fixtures: Path) -> lis
     result = lint(fixtures / str(entry["path"]))
     problems = []
     floor = Severity.parse(str(entry["min_severity"]))
-    for cat in entry["categories"]:  # type: ignore[attr-defined]
-        cat = CATEGORY_ALIASES.get(cat, cat)
+    for listed in entry["categories"]:  # type: ignore[attr-defined]
+        cat = CATEGORY_ALIASES.get(listed, listed)
         hits = [f for f in result.findings if f.category == cat and f.severity >= floor]
         if not hits:
             problems.append(f"{name}: no {cat} finding >= {floor}\n{describe(result.findings)}")

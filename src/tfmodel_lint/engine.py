@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from tfmodel_lint.discovery import Target
 from tfmodel_lint.findings import ArtifactRecord, ArtifactStatus, Finding, Issue, Location, Severity
-from tfmodel_lint.limits import Limits, LimitExceededError
+from tfmodel_lint.limits import LimitExceededError, Limits
 from tfmodel_lint.loaders import LIMIT, NO_MODEL, UNREADABLE, ArtifactError, Loaded
 from tfmodel_lint.rules.base import RuleContext
 from tfmodel_lint.rules.registry import Registry
@@ -107,7 +107,7 @@ class Linter:
                             issues.extend(rule.check(model, ctx))
                         except (TimeBudgetExceeded, LimitExceededError):
                             raise
-                        except Exception as exc:  # noqa: BLE001 - reported as TFL999, run goes on
+                        except Exception as exc:
                             if self.debug:
                                 raise
                             where = traceback.extract_tb(exc.__traceback__)[-1]
@@ -124,15 +124,17 @@ class Linter:
         except TimeBudgetExceeded:
             budget = self.limits.time_budget
             status, detail = ArtifactStatus.ERROR, f"time budget of {budget}s exceeded"
-            issues.append(_artifact_issue(LIMIT, f"limit exceeded: linting took longer than {budget}s (limit time-budget)",
-                                          self.severity_of(LIMIT)))
+            msg = f"limit exceeded: linting took longer than {budget}s (limit time-budget)"
+            issues.append(_artifact_issue(LIMIT, msg, self.severity_of(LIMIT)))
         except (MemoryError, RecursionError) as exc:
             status, detail = ArtifactStatus.ERROR, type(exc).__name__
-            issues.append(_artifact_issue(LIMIT, f"limit exceeded: {type(exc).__name__} while parsing", self.severity_of(LIMIT)))
+            msg = f"limit exceeded: {type(exc).__name__} while parsing"
+            issues.append(_artifact_issue(LIMIT, msg, self.severity_of(LIMIT)))
         except OSError as exc:
             status, detail = ArtifactStatus.ERROR, str(exc)
-            issues.append(_artifact_issue(UNREADABLE, f"cannot read: {exc.strerror or exc}", self.severity_of(UNREADABLE)))
-        except Exception as exc:  # noqa: BLE001 - a loader bug must not end the run
+            msg = f"cannot read: {exc.strerror or exc}"
+            issues.append(_artifact_issue(UNREADABLE, msg, self.severity_of(UNREADABLE)))
+        except Exception as exc:
             if self.debug:
                 raise
             status, detail = ArtifactStatus.ERROR, f"internal error: {type(exc).__name__}: {exc}"

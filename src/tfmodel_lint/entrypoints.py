@@ -42,8 +42,7 @@ def _dist_dirs(paths: Iterable[str]) -> Iterable[tuple[str, str]]:
             continue
         for entry in entries:
             if entry.name.endswith((".dist-info", ".egg-info")) and entry.is_dir():
-                name = entry.name.rsplit(".", 1)[0]
-                name = name.split("-", 1)[0] if entry.name.endswith(".dist-info") else name.split("-", 1)[0]
+                name = entry.name.rsplit(".", 1)[0].split("-", 1)[0]
                 yield _NORMALIZE.sub("-", name).lower(), entry.path
 
 

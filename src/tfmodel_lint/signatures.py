@@ -58,10 +58,13 @@ def _args(raw: object, where: str) -> tuple[ArgSpec, ...]:
         raise SignatureError(f"{where}: expected a list")
     out = []
     for item in raw:
-        if not isinstance(item, dict) or item.get("kind") not in ("input", "attr") or not isinstance(item.get("name"), str):
+        if not isinstance(item, dict) or item.get("kind") not in ("input", "attr"):
+            raise SignatureError(f"{where}: malformed argument {item!r}")
+        if not isinstance(item.get("name"), str):
             raise SignatureError(f"{where}: malformed argument {item!r}")
         index = item.get("index")
-        out.append(ArgSpec(item["kind"], item["name"], str(item.get("role", "path")), index if isinstance(index, int) else None))
+        role = str(item.get("role", "path"))
+        out.append(ArgSpec(item["kind"], item["name"], role, index if isinstance(index, int) else None))
     return tuple(out)
 
 

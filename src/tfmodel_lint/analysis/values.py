@@ -353,7 +353,8 @@ class Evaluator:
                     assigned = self._assignments(func).get(src.node.name, [])
                     if assigned:
                         return union([self._input(func, a, 1, frame, depth) for a in assigned[:MAX_CALL_SITES]])
-                    name = src.node.attr["shared_name"].s.decode("utf-8", "replace") if "shared_name" in src.node.attr else src.node.name
+                    attrs = src.node.attr
+                    name = attrs["shared_name"].s.decode("utf-8", "replace") if "shared_name" in attrs else ""
                     return unknown("variable", name or src.node.name)
                 if src is not None and src.node is None:
                     inner = self._eval(src, frame, depth + 1)
@@ -448,7 +449,7 @@ def _placeholder_default(ev: Evaluator, func: Function, nd: NodeDef, edge: Edge,
 def _string_join(ev: Evaluator, func: Function, nd: NodeDef, edge: Edge, frame: Frame, depth: int) -> Value:
     sep = _attr_s(nd, "separator")
     parts = [ev._input(func, nd, i, frame, depth) for i in range(len(func.data_inputs(nd)))]
-    return combine(parts, lambda row: sep.join(row))
+    return combine(parts, sep.join)
 
 
 @handles("Add", "AddV2")
@@ -456,7 +457,7 @@ def _add(ev: Evaluator, func: Function, nd: NodeDef, edge: Edge, frame: Frame, d
     if "T" in nd.attr and nd.attr["T"].type != STRING_DTYPE:
         return unknown("unsupported", f"{nd.op} of numbers")
     parts = [ev._input(func, nd, i, frame, depth) for i in (0, 1)]
-    return combine(parts, lambda row: b"".join(row))
+    return combine(parts, b"".join)
 
 
 @handles("StringFormat")
@@ -516,7 +517,8 @@ def _substr(ev: Evaluator, func: Function, nd: NodeDef, edge: Edge, frame: Frame
     pos, length = ev.ints(func.input_edge(nd, 1), frame), ev.ints(func.input_edge(nd, 2), frame)
     unit = _attr_s(nd, "unit", b"BYTE")
     if pos is None or length is None or len(pos) != 1 or len(length) != 1:
-        return Value(tuple(HOLE for _ in data.items[:1]), False, data.unknowns + (Unknown("unsupported", "Substr with computed bounds"),))
+        why = Unknown("unsupported", "Substr with computed bounds")
+        return Value(tuple(HOLE for _ in data.items[:1]), False, data.unknowns + (why,))
 
     def cut(s: bytes) -> bytes:
         if unit == b"UTF8_CHAR":
@@ -568,7 +570,8 @@ def _regex(ev: Evaluator, func: Function, nd: NodeDef, edge: Edge, frame: Frame,
     pattern, rewrite = ev._input(func, nd, 1, frame, depth), ev._input(func, nd, 2, frame, depth)
     glob = nd.attr["replace_global"].b if "replace_global" in nd.attr else True
     if not (pattern.fully_known and rewrite.fully_known and len(pattern.items) == 1 and len(rewrite.items) == 1):
-        return Value(data.items, False, _merge_unknowns(data, pattern, rewrite) + (Unknown("unsupported", "RegexReplace with computed pattern"),))
+        why = Unknown("unsupported", "RegexReplace with computed pattern")
+        return Value(data.items, False, _merge_unknowns(data, pattern, rewrite) + (why,))
     fn = _regex_replace(pattern.items[0], rewrite.items[0], glob)
     if fn is None:
         return Value(data.items, False, data.unknowns + (Unknown("unsupported", "regex pattern too complex"),))

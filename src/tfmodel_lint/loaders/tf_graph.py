@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from google.protobuf import message as pb_message
 
 from tfmodel_lint.ir import Asset, EntryPoint, Function, ModelIR, Signature
-from tfmodel_lint.limits import Limits, LimitExceededError
+from tfmodel_lint.limits import LimitExceededError, Limits
 from tfmodel_lint.loaders import MALFORMED, ArtifactError
 
 if TYPE_CHECKING:
@@ -285,7 +285,9 @@ def savedmodel_models(sm: Any, path: str, fmt: str, limits: Limits) -> list[Mode
     return out
 
 
-def models_from_bytes(data: bytes, name_hint: str, path: str, limits: Limits, text: bool | None = None) -> tuple[str, list[ModelIR]]:
+def models_from_bytes(
+    data: bytes, name_hint: str, path: str, limits: Limits, text: bool | None = None
+) -> tuple[str, list[ModelIR]]:
     fmt, msg = parse_any(data, name_hint, text)
     if fmt.startswith("savedmodel"):
         return fmt, savedmodel_models(msg, path, fmt, limits)
