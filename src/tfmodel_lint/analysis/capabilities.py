@@ -7,6 +7,7 @@ assessments of their own category and kind.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -192,6 +193,26 @@ def _describe_targets(targets: Sequence[tg.Target]) -> str:
     return ", ".join(shown) + more
 
 
+_PAYLOAD_KINDS = (
+    ("ssh_key", re.compile(r"(ssh-(rsa|dss|ed25519)|ecdsa-sha2-nistp\d+|sk-ssh-ed25519@openssh\.com) AAAA")),
+    ("private_key", re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----")),
+    ("shebang", re.compile(r"(^|\n)#!\s*/")),
+    ("python_source", re.compile(r"(^|\n)\s*(import\s+(os|sys|subprocess|socket|ctypes|pty)\b|from\s+\w+\s+import\s)"
+                                 r"|\b(os\.system|subprocess\.|exec\(|eval\(|__import__\(|os\.popen)")),
+    ("crontab", re.compile(r"(^|\n)\s*([\d*/,-]+\s+){5}\S")),
+    ("shell_command", re.compile(r"\b(curl|wget|nc|bash|sh)\s+-?\S+.*(\||>|http)")),
+)
+
+
+def payload_kinds(texts: list[str]) -> list[str]:
+    """What a written or sent constant looks like: an SSH key, Python source, a crontab line..."""
+    found = []
+    for kind, rx in _PAYLOAD_KINDS:
+        if any(rx.search(t) for t in texts):
+            found.append(kind)
+    return found
+
+
 def _payload_evidence(site: Site) -> dict[str, object]:
     out: dict[str, object] = {}
     for p in site.payloads:
@@ -199,6 +220,10 @@ def _payload_evidence(site: Site) -> dict[str, object]:
         if texts:
             out[p.spec.name] = texts
     return out
+
+
+def _payload_texts(site: Site) -> list[str]:
+    return [render(i)[:4096] for p in site.payloads for i in p.value.items[:16]]
 
 
 def _assess(site: Site, category: str) -> Assessment | None:
@@ -273,6 +298,14 @@ def _assess(site: Site, category: str) -> Assessment | None:
         kind = UNRESOLVED
         msg = f"{op} {verb} a target that cannot be resolved statically ({'; '.join(sorted(set(reasons))[:2])})"
         key = f"{op}|{category}|unresolved"
+    if category in ("file_write", "network_send", "dir_write"):
+        kinds_found = payload_kinds(_payload_texts(site))
+        if kinds_found:
+            evidence["payload_kinds"] = kinds_found
+            sev = min(Severity.CRITICAL, Severity(sev + 1))
+            msg += f"; payload looks like {', '.join(k.replace('_', ' ') for k in kinds_found)}"
+    if site.reach.at_load:
+        msg += " (runs at load time)"
     if not site.reach.entries:
         msg += " (reachable from no signature or initializer)"
     return Assessment(site, category, kind, sev, msg, evidence, key)

@@ -266,7 +266,12 @@ class Evaluator:
         bound = self._bound.get(func.name, {}).get(index)
         if bound is not None:
             kind, detail = bound
-            values.append(unknown(kind, detail) if kind != "graph_node" else self._graph_node(detail, depth))
+            if kind == "graph_node":
+                values.append(self._graph_node(detail, depth))
+            elif kind == "variable":
+                values.append(self._variable(detail))
+            else:
+                values.append(unknown(kind, detail))
         sites = self.model.call_sites().get(func.name, ())
         for site in sites[:MAX_CALL_SITES]:
             if site.bound:
@@ -278,6 +283,14 @@ class Evaluator:
         if not values:
             return unknown("uncalled_argument", f"argument '{edge.arg}' of function {func.name}")
         return union(values)
+
+    def _variable(self, name: str) -> Value:
+        """A variable's value as saved in the checkpoint, when the loader could read it."""
+        saved = self.model.cache.get("variable_values")
+        items = saved.get(name) if isinstance(saved, dict) else None
+        if items:
+            return Value(tuple(items)[:MAX_ITEMS], True, (Unknown("variable", name),))
+        return unknown("variable", name)
 
     def _assignments(self, func: Function) -> dict[str, list[NodeDef]]:
         """VarHandleOp name -> the AssignVariableOp nodes of the same body writing it."""
@@ -355,7 +368,7 @@ class Evaluator:
                         return union([self._input(func, a, 1, frame, depth) for a in assigned[:MAX_CALL_SITES]])
                     attrs = src.node.attr
                     name = attrs["shared_name"].s.decode("utf-8", "replace") if "shared_name" in attrs else ""
-                    return unknown("variable", name or src.node.name)
+                    return self._variable(name or src.node.name)
                 if src is not None and src.node is None:
                     inner = self._eval(src, frame, depth + 1)
                     if inner.unknowns:

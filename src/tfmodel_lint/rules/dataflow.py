@@ -46,4 +46,6 @@ class CallerControlledTarget(CapabilityRule):
     categories = frozenset(CATEGORIES)
 
 
-RULES = [UnresolvedTarget, CallerControlledTarget]
+from tfmodel_lint.rules.dataflow_chain import ListingFeedsReader, ReadThenSend  # noqa: E402
+
+RULES = [UnresolvedTarget, CallerControlledTarget, ReadThenSend, ListingFeedsReader]
