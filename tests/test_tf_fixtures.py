@@ -75,3 +75,18 @@ def test_whole_fixture_tree_in_one_run(tf_fixtures: Path) -> None:
     result = lint(tf_fixtures)
     assert len(result.artifacts) == len(manifest)
     assert all(a.status.value == "ok" for a in result.artifacts)
+
+
+def test_parallel_run_matches_serial(tf_fixtures: Path) -> None:
+    serial = lint(tf_fixtures)
+    parallel = lint(tf_fixtures, jobs=2)
+    assert [f.fingerprint for f in parallel.findings] == [f.fingerprint for f in serial.findings]
+    assert parallel.artifacts == serial.artifacts
+
+
+def test_reachability_and_load_time(tf_fixtures: Path) -> None:
+    manifest = load_manifest(tf_fixtures)
+    result = lint(tf_fixtures / str(manifest["readfile_nested"]["path"]))
+    read = [f for f in result.findings if f.code == "TFL201"]
+    assert read and all("signature:serving_default" in f.location.reached_from for f in read)
+    assert read[0].evidence_dict["runs_at"] == "inference"
