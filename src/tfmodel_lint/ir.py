@@ -69,7 +69,7 @@ class Function:
     Nodes are kept as ``NodeDef`` messages; the name index is built on first use.
     """
 
-    __slots__ = ("name", "kind", "node_defs", "arg_names", "arg_dtypes", "output_names", "ret", "_index")
+    __slots__ = ("_index", "arg_dtypes", "arg_names", "kind", "name", "node_defs", "output_names", "ret")
 
     def __init__(
         self,
@@ -171,6 +171,41 @@ class KerasLayer:
     config: Mapping[str, Any]
 
 
+@dataclass(frozen=True, slots=True)
+class KerasCode:
+    """Python bytecode embedded in a Keras config, read without running it.
+
+    A ``Lambda`` layer's function (or ``output_shape``), a Keras 3 ``__lambda__`` object
+    anywhere in a config. ``names``/``strings`` come from the bounded marshal reader,
+    recursively through nested code objects; ``error`` says why they could not be read.
+    """
+
+    path: str  # layer path
+    field: str  # where in that layer's config: "function", "output_shape", "activation"...
+    in_lambda_layer: bool = True
+    encoding: str = ""  # "base64", "raw_unicode_escape", or "" when not decodable
+    size: int = 0  # bytes of marshal data
+    python: str = ""  # Python versions whose code-object layout the data fits
+    names: tuple[str, ...] = ()  # co_names
+    strings: tuple[str, ...] = ()  # string constants (and strings of defaults/closure)
+    code_names: tuple[str, ...] = ()  # qualified names of the code objects
+    varnames: tuple[str, ...] = ()
+    module: str | None = None  # the module Keras takes globals from, if given
+    error: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class KerasRef:
+    """A reference by name in a Keras config: Keras imports or looks it up at load time."""
+
+    path: str  # layer path
+    field: str  # where in that layer's config
+    kind: str  # "class", "function" or "lambda_function" (a Lambda naming its function)
+    module: str | None
+    name: str
+    registered_name: str | None = None
+
+
 @dataclass
 class ModelIR:
     """A loaded artifact. Rules read it; nothing in it executes model content."""
@@ -186,6 +221,8 @@ class ModelIR:
     restore_op: str | None = None
     variables: dict[str, str] = field(default_factory=dict)  # graph var name -> object path
     keras_layers: list[KerasLayer] = field(default_factory=list)
+    keras_code: list[KerasCode] = field(default_factory=list)
+    keras_refs: list[KerasRef] = field(default_factory=list)
     keras_source: str | None = None
     meta: dict[str, str] = field(default_factory=dict)
     cache: dict[str, Any] = field(default_factory=dict, repr=False)

@@ -4,6 +4,12 @@ from __future__ import annotations
 
 from tfmodel_lint.findings import Severity
 from tfmodel_lint.rules._capability import CapabilityRule
+from tfmodel_lint.rules.keras import (
+    DeserializationGadget,
+    KerasCustomObject,
+    KerasLambdaByReference,
+    KerasLambdaLayer,
+)
 
 
 class CodeExecutionOp(CapabilityRule):
@@ -24,4 +30,4 @@ class CodeExecutionOp(CapabilityRule):
     summary = "Op that executes Python code in the loading process (PyFunc family)"
 
 
-RULES = [CodeExecutionOp]
+RULES = [CodeExecutionOp, KerasLambdaLayer, KerasLambdaByReference, DeserializationGadget, KerasCustomObject]
