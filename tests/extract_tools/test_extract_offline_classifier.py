@@ -1,0 +1,156 @@
+"""The offline classifier on the fixture kernels (one per subcategory) and on
+names/docs alone (how it runs on an installed TF without sources)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from extract_tools.capanalysis.evidence import Arg, OpEvidence
+from extract_tools.capanalysis.offline import classify
+from extract_tools.capanalysis.taxonomy import ALL_SUBCATEGORIES, categories_of
+from extract_tools.kernels import KernelIndex, extract_kernels
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+TF_SRC = FIXTURES / "tf_src"
+CODEQL = FIXTURES / "codeql"
+
+# op -> expected subcategories (each of the 13 is covered at least once)
+KERNEL_CASES = {
+    "ReadFile": ["file_read"],
+    "ImmutableConst": ["file_read"],
+    "WriteFile": ["file_write", "dir_write"],
+    "MatchingFiles": ["dir_read"],
+    "ListDirectory": ["dir_read"],
+    "MergeV2Checkpoints": ["file_read", "file_write", "dir_write"],
+    "UdpSend": ["network_send"],
+    "UdpReceive": ["network_receive"],
+    "RpcClient": ["network_send", "network_receive"],
+    "RpcCall": ["network_send", "network_receive"],
+    "RunCommand": ["process_create"],
+    "Abort": ["process_abort"],
+    "SleepDataset": ["process_sleep"],
+    "PyFunc": ["code_execution"],
+    "AddV2": ["math"],
+    "LookupTableFindV2": ["internal_data"],
+    "EncodeBase64": ["encoding"],
+}
+
+
+@pytest.fixture(scope="module")
+def kernels() -> KernelIndex:
+    # the CodeQL path needs no optional package; tree-sitter gives the same sources (test_kernels)
+    return extract_kernels(
+        TF_SRC,
+        codeql_registrations=CODEQL / "register_kernel_builder.csv",
+        codeql_classes=CODEQL / "opkernel_compute_classes.csv",
+    )
+
+
+def test_cases_cover_every_subcategory() -> None:
+    assert {s for subs in KERNEL_CASES.values() for s in subs} == set(ALL_SUBCATEGORIES)
+
+
+@pytest.mark.parametrize("op", sorted(KERNEL_CASES))
+def test_kernel_signals(op: str, kernels: KernelIndex) -> None:
+    # the op name alone must not decide: use a neutral name, keep the kernel
+    r = classify(OpEvidence("Op" + str(abs(hash(op)) % 1000), kernel_source=kernels.kernel_source(op)))
+    assert r.subcategories == KERNEL_CASES[op], (op, [s.label for s in r.signals])
+    if r.capabilities:
+        assert r.confidence == "high"
+    assert r.categories == categories_of(r.subcategories)
+
+
+def test_comments_do_not_count() -> None:
+    r = classify(
+        OpEvidence(
+            "X",
+            kernel_source="void Compute() {\n  // never calls ReadFileToString(\n  /* LOG(FATAL) */ out = a + b;\n}",
+        )
+    )
+    assert r.capabilities == []
+
+
+S = "string"
+
+
+@pytest.mark.parametrize(
+    ("op", "args", "doc", "expected"),
+    [
+        (
+            "ReadFile",
+            [("filename", "input", S)],
+            "Reads and outputs the entire contents of the input filename.",
+            ["file_read"],
+        ),
+        (
+            "WriteFile",
+            [("filename", "input", S), ("contents", "input", S)],
+            "Writes `contents` to the file at input `filename`.",
+            ["file_write"],
+        ),
+        (
+            "MatchingFiles",
+            [("pattern", "input", S)],
+            "Returns the set of files matching one or more glob patterns.",
+            ["dir_read"],
+        ),
+        ("PrintV2", [("input", "input", S), ("output_stream", "attr", S)], "Prints a string scalar.", ["file_write"]),
+        (
+            "DebugIdentityV3",
+            [("input", "input", "T"), ("debug_urls", "attr", "list(string)")],
+            "Debug Identity V3 Op.",
+            ["file_write", "network_send"],
+        ),
+        (
+            "ImmutableConst",
+            [("memory_region_name", "attr", S)],
+            "Returns immutable tensor from memory region.",
+            ["file_read"],
+        ),
+        (
+            "RpcClient",
+            [("server_address", "input", S)],
+            "Returns a resource handle for client.",
+            ["network_send", "network_receive"],
+        ),
+        ("SaveDataset", [("input_dataset", "input", "variant"), ("path", "input", S)], "", ["file_write", "dir_write"]),
+        (
+            "MergeV2Checkpoints",
+            [("checkpoint_prefixes", "input", S), ("delete_old_dirs", "attr", "bool")],
+            "",
+            ["file_write", "dir_write"],
+        ),
+        (
+            "PyFunc",
+            [("token", "attr", S)],
+            "Invokes a python function to compute func(input)->output.",
+            ["code_execution"],
+        ),
+        ("SleepDataset", [("sleep_microseconds", "input", "int64")], "", ["process_sleep"]),
+        ("Abort", [("error_msg", "attr", S)], "Raise a exception to abort the process when called.", ["process_abort"]),
+        # pure string ops and regexes have path-like / pattern arguments but no capability
+        ("StringJoin", [("inputs", "input", "list(string)"), ("separator", "attr", S)], "Joins strings.", []),
+        ("ShardedFilename", [("basename", "input", S)], "Generate a sharded filename.", []),
+        (
+            "RegexFullMatch",
+            [("input", "input", S), ("pattern", "input", S)],
+            "Check if the input matches the regex pattern.",
+            [],
+        ),
+        ("AddV2", [("x", "input", "T"), ("y", "input", "T")], "Returns x + y element-wise.", []),
+    ],
+)
+def test_names_and_docs(op: str, args: list[tuple[str, str, str]], doc: str, expected: list[str]) -> None:
+    r = classify(OpEvidence(op, docstring=doc, args=[Arg(n, k, t) for n, k, t in args]))
+    assert r.capabilities == expected, [s.label for s in r.signals]
+    if expected:
+        assert r.confidence == "low"  # no kernel source: a proposal for review
+
+
+def test_target_guesses() -> None:
+    r = classify(OpEvidence("ReadFile", docstring="Reads a file.", args=[Arg("filename", "input", S)]))
+    assert [(t.kind, t.name, t.role) for t in r.targets] == [("input", "filename", "path")]
+    j = r.to_json()
+    assert j["classifier"] == "offline-1" and j["targets"][0]["role"] == "path"
