@@ -268,3 +268,15 @@ def test_glob_match_agrees_with_fnmatch() -> None:
         assert tg.glob_match(pattern, text) == fnmatch.fnmatchcase(text, pattern)
 
     check()
+
+
+def test_fingerprints_survive_reexport_counters() -> None:
+    from tfmodel_lint.findings import fingerprint, stable_location
+
+    assert stable_location("__inference___call___32/ReadFile") == "__inference___call__/ReadFile"
+    assert stable_location("while_body_103/while/WriteFile") == "while_body/while/WriteFile"
+    assert stable_location("layer:model/dense_1") == "layer:model/dense_1"  # user-visible names stay
+    a = fingerprint("TFL201", "m", "__inference___call___32/ReadFile", "ReadFile|file_read|/etc/passwd")
+    b = fingerprint("TFL201", "m", "__inference___call___87/ReadFile", "ReadFile|file_read|/etc/passwd")
+    c = fingerprint("TFL201", "m", "__inference___call___87/ReadFile", "ReadFile|file_read|/etc/shadow")
+    assert a == b != c

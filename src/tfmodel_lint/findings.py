@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 import hashlib
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -176,9 +177,22 @@ class Finding:
         }
 
 
+_UID_SUFFIX = re.compile(
+    r"(?<![\w])(__inference_\w*?|__forward_\w*?|__backward_\w*?|\w*?_(?:true|false|body|cond|branch\d*))_\d+(?![\w])"
+)
+
+
+def stable_location(logical: str) -> str:
+    """The logical location without the numeric suffixes TensorFlow appends to traced
+    function names (``__inference___call___32``, ``while_body_103``), which change
+    every time the same model is exported again."""
+    return _UID_SUFFIX.sub(r"\1", logical)
+
+
 def fingerprint(code: str, artifact: str, logical_location: str, key: str) -> str:
-    """Stable identity: no message wording, no severity, no absolute path, no time."""
-    raw = "\x1f".join((code, artifact, logical_location, key))
+    """Stable identity: no message wording, no severity, no absolute path, no time,
+    no TensorFlow function-name counters."""
+    raw = "\x1f".join((code, artifact, stable_location(logical_location), stable_location(key)))
     return hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
