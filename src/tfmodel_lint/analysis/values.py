@@ -107,6 +107,24 @@ def _dedupe(items: Iterable[bytes]) -> tuple[bytes, ...]:
     return tuple(seen)
 
 
+def _exact_items(items: Iterable[bytes]) -> tuple[tuple[bytes, ...], bool]:
+    """Items in order, duplicates kept (positions matter); inexact past MAX_ITEMS."""
+    out: list[bytes] = []
+    for item in items:
+        if len(out) >= MAX_ITEMS:
+            return tuple(out), False
+        out.append(item[:MAX_LEN])
+    return tuple(out), True
+
+
+def make(items: Iterable[bytes], exact: bool, unknowns: tuple[Unknown, ...] = ()) -> Value:
+    """A value from items: kept in order when exact, deduplicated otherwise."""
+    if exact:
+        kept, still_exact = _exact_items(items)
+        return Value(kept, still_exact, unknowns)
+    return Value(_dedupe(items), False, unknowns)
+
+
 def _merge_unknowns(*values: Value) -> tuple[Unknown, ...]:
     seen: dict[Unknown, None] = {}
     for v in values:
@@ -134,7 +152,7 @@ def combine(values: Sequence[Value], fn: Callable[[Sequence[bytes]], bytes]) -> 
         if len(lengths) <= 1:
             n = lengths.pop() if lengths else 1
             rows = [[v.items[0] if len(v.items) == 1 else v.items[k] for v in values] for k in range(n)]
-            return Value(_dedupe(fn(r) for r in rows), True, unknowns)
+            return make((fn(r) for r in rows), True, unknowns)
     combos: list[list[bytes]] = [[]]
     for v in values:
         combos = [c + [i] for c in combos for i in _as_operand(v)][: MAX_ITEMS * 4]
@@ -142,7 +160,7 @@ def combine(values: Sequence[Value], fn: Callable[[Sequence[bytes]], bytes]) -> 
 
 
 def map_items(v: Value, fn: Callable[[bytes], bytes]) -> Value:
-    return Value(_dedupe(fn(i) for i in v.items), v.exact, v.unknowns)
+    return make((fn(i) for i in v.items), v.exact, v.unknowns)
 
 
 # -- constants ---------------------------------------------------------------------------
@@ -477,8 +495,13 @@ def _add(ev: Evaluator, func: Function, nd: NodeDef, edge: Edge, frame: Frame, d
 def _string_format(ev: Evaluator, func: Function, nd: NodeDef, edge: Edge, frame: Frame, depth: int) -> Value:
     template = _attr_s(nd, "template", b"%s")
     placeholder = _attr_s(nd, "placeholder", b"%s") or b"%s"
+    summarize = nd.attr["summarize"].i if "summarize" in nd.attr else 3
     pieces = template.split(placeholder)
-    parts = [ev._input(func, nd, i, frame, depth) for i in range(len(func.data_inputs(nd)))]
+    types = list(nd.attr["T"].list.type) if "T" in nd.attr else []
+    parts = []
+    for i in range(len(func.data_inputs(nd))):
+        value = ev._input(func, nd, i, frame, depth)
+        parts.append(_summarize(value, i < len(types) and types[i] == STRING_DTYPE, summarize))
 
     def fmt(row: Sequence[bytes]) -> bytes:
         out = [pieces[0]]
@@ -490,13 +513,45 @@ def _string_format(ev: Evaluator, func: Function, nd: NodeDef, edge: Edge, frame
     return combine(parts, fmt) if parts else Value((template,), True, ())
 
 
+def c_escape(s: bytes) -> bytes:
+    """absl::Utf8SafeCEscape, as TensorFlow uses when it prints a string tensor: control
+    characters escaped, UTF-8 bytes kept."""
+    out = bytearray()
+    for b in s:
+        if b in _CESCAPES:
+            out += _CESCAPES[b]
+        elif 0x20 <= b < 0x7F or b >= 0x80:
+            out.append(b)
+        else:
+            out += b"\\%03o" % b
+    return bytes(out)
+
+
+_CESCAPES = {0x0A: b"\\n", 0x0D: b"\\r", 0x09: b"\\t", 0x22: b'\\"', 0x27: b"\\'", 0x5C: b"\\\\"}
+
+
+def _summarize(value: Value, strings: bool, summarize: int) -> Value:
+    """How StringFormat prints a tensor: strings quoted and C-escaped; a vector in
+    brackets. A single known element is taken for a scalar."""
+    if not value.items:
+        return value
+    quote = (lambda s: b'"' + c_escape(s) + b'"') if strings else (lambda s: s)
+    if value.exact and len(value.items) > 1:
+        if summarize >= 0 and len(value.items) > 2 * summarize:
+            shown = [quote(i) for i in value.items[:summarize]] + [b"..."]
+            shown += [quote(i) for i in value.items[-summarize:]]
+        else:
+            shown = [quote(i) for i in value.items]
+        return Value((b"[" + b" ".join(shown) + b"]",), True, value.unknowns)
+    return make((i if HOLE in i else quote(i) for i in value.items), value.exact, value.unknowns)
+
+
 @handles("Pack", "ConcatV2", "Concat")
 def _pack(ev: Evaluator, func: Function, nd: NodeDef, edge: Edge, frame: Frame, depth: int) -> Value:
     n = len(func.data_inputs(nd))
     positions = range(n - 1) if nd.op == "ConcatV2" else range(1, n) if nd.op == "Concat" else range(n)
     parts = [ev._input(func, nd, i, frame, depth) for i in positions]
-    items = _dedupe(i for p in parts for i in p.items)
-    return Value(items, all(p.exact for p in parts), _merge_unknowns(*parts))
+    return make((i for p in parts for i in p.items), all(p.exact for p in parts), _merge_unknowns(*parts))
 
 
 @handles("GatherV2", "Gather")
@@ -504,7 +559,7 @@ def _gather(ev: Evaluator, func: Function, nd: NodeDef, edge: Edge, frame: Frame
     params = ev._input(func, nd, 0, frame, depth)
     idx = ev.ints(func.input_edge(nd, 1), frame)
     if params.exact and idx is not None and all(-len(params.items) <= i < len(params.items) for i in idx):
-        return Value(_dedupe(params.items[i] for i in idx), True, params.unknowns)
+        return make((params.items[i] for i in idx), True, params.unknowns)
     return Value(params.items, False, params.unknowns)
 
 
@@ -547,22 +602,79 @@ def _substr(ev: Evaluator, func: Function, nd: NodeDef, edge: Edge, frame: Frame
 _NESTED_QUANTIFIER = re.compile(r"[+*}]\)*[+*{]|\([^)]*[+*][^)]*\)[+*{]")
 
 
+def re2_to_python(pattern: str) -> str:
+    """Translate the RE2 constructs whose meaning differs in Python's ``re``: ``$``
+    (end of text only), ``\\z``, ``\\s`` (no vertical tab)."""
+    out: list[str] = []
+    i, in_class = 0, False
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\\" and i + 1 < len(pattern):
+            nxt = pattern[i + 1]
+            if nxt == "s":
+                out.append("\\t\\n\\f\\r " if in_class else "[\\t\\n\\f\\r ]")
+            elif nxt == "S" and not in_class:
+                out.append("[^\\t\\n\\f\\r ]")
+            elif nxt == "z":
+                out.append("\\Z")
+            else:
+                out.append(ch + nxt)
+            i += 2
+            continue
+        if in_class:
+            if ch == "]":
+                in_class = False
+        elif ch == "[":
+            in_class = True
+            out.append(ch)
+            if pattern[i + 1: i + 2] == "^":
+                out.append("^")
+                i += 1
+            if pattern[i + 1: i + 2] == "]":
+                out.append("]")
+                i += 1
+            i += 1
+            continue
+        elif ch == "$":
+            out.append("\\Z")
+            i += 1
+            continue
+        out.append(ch)
+        i += 1
+    return "".join(out)
+
+
 def _regex_replace(pattern: bytes, rewrite: bytes, global_: bool) -> Callable[[bytes], bytes] | None:
-    if len(pattern) > 256 or _NESTED_QUANTIFIER.search(pattern.decode("latin-1")):
+    """RE2's GlobalReplace/Replace on UTF-8 text, emulated with Python's ``re``."""
+    text_pattern = pattern.decode("utf-8", "surrogateescape")
+    if len(pattern) > 256 or _NESTED_QUANTIFIER.search(text_pattern):
         return None
     try:
-        rx = re.compile(pattern)
+        rx = re.compile(re2_to_python(text_pattern))
     except (re.error, OverflowError, RecursionError):
         return None
-    repl = re.sub(rb"\\(\d)", rb"\\g<\1>", rewrite)
+    repl = re.sub(r"\\(\d)", r"\\g<\1>", rewrite.decode("utf-8", "surrogateescape"))
 
     def apply(s: bytes) -> bytes:
         if HOLE in s:
             return s
+        text = s.decode("utf-8", "surrogateescape")
+        out: list[str] = []
+        pos, last_end = 0, -1
         try:
-            return rx.sub(repl, s, count=0 if global_ else 1)[:MAX_LEN]
+            for m in rx.finditer(text):
+                if m.start() == m.end() == last_end:
+                    continue  # RE2 allows no empty match right after a match
+                out.append(text[pos: m.start()])
+                out.append(m.expand(repl))
+                pos = m.end()
+                last_end = m.end()
+                if not global_:
+                    break
         except (re.error, IndexError):
             return s
+        out.append(text[pos:])
+        return "".join(out).encode("utf-8", "surrogateescape")[:MAX_LEN]
 
     return apply
 
@@ -633,7 +745,28 @@ def _reduce_join(ev: Evaluator, func: Function, nd: NodeDef, edge: Edge, frame: 
 
 @handles("AsString")
 def _as_string(ev: Evaluator, func: Function, nd: NodeDef, edge: Edge, frame: Frame, depth: int) -> Value:
-    return ev._input(func, nd, 0, frame, depth)
+    value = ev._input(func, nd, 0, frame, depth)
+    dtype = nd.attr["T"].type if "T" in nd.attr else 0
+    if dtype not in _FLOAT_TYPES:
+        return value
+    precision = nd.attr["precision"].i if "precision" in nd.attr else -1
+    scientific = nd.attr["scientific"].b if "scientific" in nd.attr else False
+    shortest = nd.attr["shortest"].b if "shortest" in nd.attr else False
+
+    def fmt(item: bytes) -> bytes:
+        try:
+            number = float(item)
+        except ValueError:
+            return item
+        if shortest:
+            return (b"%g" % number)
+        digits = 6 if precision < 0 else precision
+        return (b"%.*e" if scientific else b"%.*f") % (digits, number)
+
+    return map_items(value, fmt)
+
+
+_FLOAT_TYPES = frozenset({1, 2, 14, 19})  # float, double, bfloat16, half
 
 
 @handles("StringUpper")
@@ -667,7 +800,7 @@ def _sharded_filename(ev: Evaluator, func: Function, nd: NodeDef, edge: Edge, fr
     base = ev._input(func, nd, 0, frame, depth)
     shard, num = ev.ints(func.input_edge(nd, 1), frame), ev.ints(func.input_edge(nd, 2), frame)
     suffix = b"-%05d-of-%05d" % (shard[0], num[0]) if shard and num else b"-<shard>"
-    return Value(_dedupe(i + suffix for i in _as_operand(base)), base.exact, base.unknowns)
+    return make((i + suffix for i in _as_operand(base)), base.exact, base.unknowns)
 
 
 @handles("ShardedFilespec")
@@ -675,7 +808,7 @@ def _sharded_filespec(ev: Evaluator, func: Function, nd: NodeDef, edge: Edge, fr
     base = ev._input(func, nd, 0, frame, depth)
     num = ev.ints(func.input_edge(nd, 1), frame)
     suffix = b"-?????-of-%05d" % num[0] if num else b"-?????-of-<n>"
-    return Value(_dedupe(i + suffix for i in _as_operand(base)), base.exact, base.unknowns)
+    return make((i + suffix for i in _as_operand(base)), base.exact, base.unknowns)
 
 
 _PASSTHROUGH_DATASETS = frozenset({
