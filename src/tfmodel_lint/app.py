@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import sys
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TextIO
 
 from tfmodel_lint import __version__
 from tfmodel_lint.discovery import expand_paths
-from tfmodel_lint.engine import Linter, lint_all
+from tfmodel_lint.engine import Linter
 from tfmodel_lint.findings import Finding, RuleInfo, RunResult, Severity, sort_findings
 from tfmodel_lint.rules.registry import Registry, discover
 from tfmodel_lint.selection import DecisionEngine, Suppressor
@@ -45,14 +46,17 @@ class Application:
         )
 
     def run(self, paths: Sequence[str]) -> RunResult:
-        from tfmodel_lint.baseline import apply_baseline, load_baseline
+        from tfmodel_lint.baseline import apply_baseline, known_counts, load_entries
+        from tfmodel_lint.reporters.progress import lint_with_progress
 
         s = self.settings
         assert self.signatures is not None
+        entries = load_entries(s.baseline) if s.baseline is not None else None  # fail before linting
         targets = expand_paths(paths, s.exclude)
         linter = Linter(self.registry, self.signatures, s.limits, self.enabled, s.debug)
-        results = lint_all(linter, targets, s.jobs)
-        suppressor = Suppressor(s.per_file_ignores, s.targeted_ignores)
+        results = lint_with_progress(linter, targets, s.jobs, s.progress)
+        base = s.config_path.resolve().parent if s.config_path is not None else None
+        suppressor = Suppressor(s.per_file_ignores, s.targeted_ignores, base)
         active: list[Finding] = []
         suppressed: list[Finding] = []
         internal: list[str] = list(self.registry.errors)
@@ -61,12 +65,17 @@ class Application:
             for f in res.findings:
                 (suppressed if suppressor.reason(f) else active).append(f)
         notes: list[str] = []
-        if s.baseline is not None:
-            known = load_baseline(s.baseline)
-            active, baselined = apply_baseline(sort_findings(active), known)
+        if entries is not None:
+            active, baselined = apply_baseline(sort_findings(active), known_counts(entries))
             suppressed.extend(baselined)
+            linted = {r.record.path for r in results}
+            matched = Counter(f.fingerprint for f in baselined)
+            stale = sum(max(0, e.count - matched[e.fingerprint]) for e in entries if e.artifact in linted)
+            if s.report_unused_ignores and stale:
+                notes.append(f"{stale} baseline entr{'y' if stale == 1 else 'ies'} in {s.baseline} matched no "
+                             "finding (run 'tfmodel-lint baseline update')")
         if s.report_unused_ignores:
-            notes.extend(suppressor.unused())
+            notes[:0] = suppressor.unused()
         return RunResult(
             tool_version=__version__,
             findings=sort_findings(active),

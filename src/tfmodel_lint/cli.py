@@ -74,7 +74,8 @@ def check_parser() -> argparse.ArgumentParser:
     p.add_argument("--baseline", type=Path, help="report only findings not in this baseline file")
     p.add_argument("--report-unused-ignores", action="store_true", default=None,
                    help="report configured ignores that matched nothing")
-    p.add_argument("--sarif-root", type=Path, help="make SARIF URIs relative to this directory (default: git top level)")
+    p.add_argument("--sarif-root", type=Path,
+                   help="make SARIF and github URIs relative to this directory (default: git top level)")
     p.add_argument("--sarif-category", help="SARIF automationDetails category (default: tfmodel-lint)")
     p.add_argument("-q", "--quiet", action="store_true", help="text: only findings at or above --fail-on, no headers")
     p.add_argument("--statistics", action="store_true", help="text: count findings per code")
@@ -195,7 +196,7 @@ def run_rules(argv: Sequence[str]) -> int:
 
 def run_baseline(argv: Sequence[str]) -> int:
     from tfmodel_lint.app import Application
-    from tfmodel_lint.baseline import render_baseline
+    from tfmodel_lint.baseline import BaselineError, load_entries, render_baseline
     from tfmodel_lint.config import ConfigError
 
     p = _Parser(prog="tfmodel-lint baseline", description="Record current findings as known.")
@@ -215,13 +216,25 @@ def run_baseline(argv: Sequence[str]) -> int:
                                    + (["--config", str(args.config)] if args.config else []))
     try:
         settings = dataclasses.replace(build_settings(ns), baseline=None)
-    except ConfigError as exc:
+        previous = load_entries(args.file) if args.action == "update" else []
+    except (ConfigError, BaselineError) as exc:
         print(f"tfmodel-lint: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     app = Application(settings)
     result = app.run(ns.paths)
-    args.file.write_text(render_baseline(result.findings), encoding="utf-8")
-    print(f"wrote {len(result.findings)} findings to {args.file}", file=sys.stderr)
+    if result.internal_errors:  # a crashed rule's findings are missing: do not record that
+        for err in result.internal_errors:
+            print(f"tfmodel-lint: error: {err}", file=sys.stderr)
+        print(f"tfmodel-lint: error: {args.file} not written", file=sys.stderr)
+        return EXIT_INTERNAL
+    try:
+        args.file.write_bytes(render_baseline(result.findings, previous).encode("utf-8"))
+    except OSError as exc:
+        print(f"tfmodel-lint: error: cannot write {args.file}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_USAGE
+    known = sum(e.count for e in previous)
+    change = f" (was {known})" if args.action == "update" else ""
+    print(f"wrote {len(result.findings)} findings{change} to {args.file}", file=sys.stderr)
     return 0
 
 
@@ -244,7 +257,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
-    except Exception as exc:  # noqa: BLE001 - last resort: no traceback unless --debug
+    except Exception as exc:
         if "--debug" in args:
             raise
         print(f"tfmodel-lint: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)

@@ -62,7 +62,7 @@ def find_config(start: Path) -> Path | None:
             candidate = current / name
             if candidate.is_file() and _table(candidate) is not None:
                 return candidate
-        if current == home or current.parent == current or (current / ".git").exists():
+        if current in (home, current.parent) or (current / ".git").exists():
             return None
         current = current.parent
 
@@ -88,6 +88,9 @@ def load_config(path: Path) -> FileConfig:
             hint = f" (did you mean {close[0].replace('_', '-')!r}?)" if close else ""
             raise ConfigError(f"{path}: unknown key {raw_key!r}{hint}")
         if key in LIST_KEYS:
+            if key == "ignore" and isinstance(value, list) and any(isinstance(v, dict) for v in value):
+                raise ConfigError(f"{path}: {raw_key} is a list of code prefixes; targeted ignores (path, codes, "
+                                  "reason) go in [[tool.tfmodel-lint.ignores]] (or [[ignores]] in .tfmodel-lint.toml)")
             values[key] = _as_codes(value, raw_key, path)
         elif key == "fail_on":
             try:
@@ -111,7 +114,9 @@ def load_config(path: Path) -> FileConfig:
                 raise ConfigError(f"{path}: jobs must be a non-negative integer")
             values[key] = value
         elif key == "report_unused_ignores":
-            values[key] = bool(value)
+            if not isinstance(value, bool):
+                raise ConfigError(f"{path}: {raw_key} must be true or false")
+            values[key] = value
         else:
             values[key] = str(value)
     return FileConfig(path, values)
@@ -120,18 +125,25 @@ def load_config(path: Path) -> FileConfig:
 def _ignore(item: Any, path: Path) -> TargetedIgnore:
     if not isinstance(item, dict):
         raise ConfigError(f"{path}: each ignores entry must be a table")
-    unknown = set(item) - {"path", "codes", "location", "reason"}
-    if unknown:
-        raise ConfigError(f"{path}: ignores entry has unknown keys {sorted(unknown)}")
+    allowed = ("path", "codes", "location", "reason")
+    for key in sorted(set(item) - set(allowed)):
+        close = difflib.get_close_matches(key, allowed, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise ConfigError(f"{path}: ignores entry has unknown key {key!r}{hint}")
     reason = item.get("reason")
     if not isinstance(reason, str) or not reason.strip():
         raise ConfigError(f"{path}: every ignores entry needs a non-empty 'reason'")
     if not isinstance(item.get("path"), str):
         raise ConfigError(f"{path}: ignores entry needs a 'path' glob")
+    codes = _as_codes(item.get("codes", []), "codes", path)
+    if not codes:
+        raise ConfigError(f"{path}: ignores entry for {item['path']!r} needs 'codes' (a list of code prefixes)")
     location = item.get("location")
+    if location is not None and not isinstance(location, str):
+        raise ConfigError(f"{path}: ignores entry for {item['path']!r}: 'location' must be a glob string")
     return TargetedIgnore(
         path=item["path"],
-        codes=_as_codes(item.get("codes", []), "codes", path),
+        codes=codes,
         reason=reason.strip(),
         location=str(location) if location is not None else None,
     )

@@ -6,14 +6,22 @@ per-file ignores, and targeted ignores with a mandatory reason.
   longest prefix wins; on a tie, ignore wins.
 * ``per-file-ignores`` maps an artifact glob to code prefixes; the longest matching
   glob's codes are ignored for that artifact.
-* Targeted ignores name an artifact glob, codes, an optional location glob and a reason.
+* Targeted ignores name an artifact glob, codes, an optional location glob (matched
+  against the finding's logical location, e.g. ``__inference_serve_6/ReadFile``) and a
+  reason; the first that matches suppresses the finding.
+* Artifact globs use ``fnmatch`` (``*`` also matches ``/``); a glob naming a directory
+  also matches everything below it. Ignores that matched nothing are reported with
+  ``--report-unused-ignores`` (meant for full runs, such as CI: under pre-commit only the
+  changed models are linted).
 """
 
 from __future__ import annotations
 
 import fnmatch
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from tfmodel_lint.findings import Finding
 from tfmodel_lint.settings import Settings, TargetedIgnore
@@ -49,24 +57,48 @@ class DecisionEngine:
         return hit
 
 
+def _candidates(artifact: str, base: Path | None) -> tuple[str, ...]:
+    """Paths a glob may match for an artifact: its display path (relative to the current
+    directory), without an archive member suffix (``a.zip!model`` -> ``a.zip``), and the
+    same relative to the configuration file's directory."""
+    out = [artifact]
+    outer = artifact.split("!", 1)[0]
+    if outer != artifact:
+        out.append(outer)
+    if base is not None:
+        rel = os.path.relpath(os.path.normpath(os.path.join(os.getcwd(), outer)), base)
+        if not rel.startswith(".."):
+            rel = rel.replace(os.sep, "/")
+            out.append(rel + artifact[len(outer):])
+            out.append(rel)
+    return tuple(dict.fromkeys(out))
+
+
 @dataclass
 class Suppressor:
-    """Applies per-file and targeted ignores and remembers which ones matched."""
+    """Applies per-file and targeted ignores and remembers which ones matched.
+
+    Globs are matched against the artifact's path relative to the current directory and,
+    when ``base`` (the configuration file's directory) is given, relative to ``base``, so
+    a configuration works from any directory below it.
+    """
 
     per_file: tuple[tuple[str, tuple[str, ...]], ...]
     targeted: tuple[TargetedIgnore, ...]
+    base: Path | None = None
     used: set[str] = field(default_factory=set)
 
     def reason(self, finding: Finding) -> str | None:
+        paths = _candidates(finding.artifact, self.base)
         best = None
         for pattern, codes in self.per_file:
-            if _glob(finding.artifact, pattern) and (best is None or len(pattern) > len(best[0])):
+            if any(_glob(p, pattern) for p in paths) and (best is None or len(pattern) > len(best[0])):
                 best = (pattern, codes)
         if best is not None and _longest(finding.code, best[1]) >= 0:
             self.used.add(f"per-file-ignores[{best[0]!r}]")
             return f"per-file-ignores {best[0]}"
         for i, t in enumerate(self.targeted):
-            if not _glob(finding.artifact, t.path) or _longest(finding.code, t.codes) < 0:
+            if not any(_glob(p, t.path) for p in paths) or _longest(finding.code, t.codes) < 0:
                 continue
             if t.location is not None and not fnmatch.fnmatchcase(finding.location.logical, t.location):
                 continue

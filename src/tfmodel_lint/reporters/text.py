@@ -1,4 +1,23 @@
-"""Human output: one line per finding, grouped by artifact, a summary line."""
+"""Human output, readable at a glance.
+
+Default::
+
+    models/evil
+      TFL201 high     __inference_serve_6/ReadFile: ReadFile reads '/etc/passwd' (...)
+    models/other.h5
+      TFL902 medium   <artifact>: not a valid HDF5 file
+    2 findings in 3 artifacts (1 high, 1 medium); 1 artifact could not be linted
+
+One line per finding, grouped by artifact (artifacts in sorted order, findings most
+severe first), then a summary line with counts by severity. The severity is coloured
+only when writing to a terminal (``--color always|never`` overrides; ``NO_COLOR`` and
+``TERM=dumb`` turn it off).
+
+* ``--quiet``: only findings at or above ``--fail-on``, each as ``artifact: CODE
+  severity location: message``, no headers, no summary; internal errors still show.
+* ``--statistics``: a count per code after the findings.
+* ``--show-evidence``: each finding's evidence (resolved targets, the op, ...) below it.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +25,7 @@ import os
 from collections import Counter
 from typing import TextIO
 
-from tfmodel_lint.findings import RunResult, Severity
+from tfmodel_lint.findings import ArtifactStatus, Finding, RunResult, Severity
 from tfmodel_lint.settings import Settings
 
 _COLORS = {
@@ -16,54 +35,77 @@ _COLORS = {
     Severity.LOW: "\033[36m",
     Severity.INFO: "\033[2m",
 }
+_BOLD = "\033[1m"
 _RESET = "\033[0m"
+
+
+def use_color(setting: bool | None, stream: TextIO) -> bool:
+    if setting is not None:
+        return setting
+    if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
+        return False
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def summary_line(result: RunResult) -> str:
+    parts = [f"{n} {k}" for k, n in result.counts_by_severity().items() if n]
+    text = f"{_plural(len(result.findings), 'finding')} in {_plural(len(result.artifacts), 'artifact')}"
+    if parts:
+        text += f" ({', '.join(parts)})"
+    failed = sum(1 for a in result.artifacts if a.status is ArtifactStatus.ERROR)
+    if failed:
+        text += f"; {_plural(failed, 'artifact')} could not be linted"
+    if result.suppressed:
+        text += f"; {len(result.suppressed)} suppressed"
+    return text
 
 
 class TextReporter:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
 
-    def _color(self, stream: TextIO) -> bool:
-        if self.settings.color is not None:
-            return self.settings.color
-        return stream.isatty() and os.environ.get("NO_COLOR") is None and os.environ.get("TERM") != "dumb"
+    def _severity(self, f: Finding, color: bool) -> str:
+        sev = f"{f.severity!s:<8}"
+        return f"{_COLORS[f.severity]}{sev}{_RESET}" if color else sev
+
+    def _evidence(self, f: Finding, stream: TextIO, indent: str) -> None:
+        for key, value in f.evidence_dict.items():
+            stream.write(f"{indent}{key}: {value}\n")
 
     def render(self, result: RunResult, stream: TextIO) -> None:
-        color = self._color(stream)
+        s = self.settings
+        color = use_color(s.color, stream)
+        if s.quiet:
+            for f in result.findings:
+                if f.severity >= result.fail_on:
+                    label = self._severity(f, color)
+                    stream.write(f"{f.artifact}: {f.code} {label} {f.location.logical}: {f.message}\n")
+                    if s.show_evidence:
+                        self._evidence(f, stream, "    ")
+            for err in result.internal_errors:
+                stream.write(f"error: {err}\n")
+            return
         current = None
         for f in result.findings:
-            if self.settings.quiet and f.severity < result.fail_on:
-                continue
             if f.artifact != current:
                 current = f.artifact
-                if not self.settings.quiet:
-                    stream.write(f"{f.artifact}\n")
-            sev = f"{f.severity!s:<8}"
-            if color:
-                sev = f"{_COLORS[f.severity]}{sev}{_RESET}"
-            where = f.location.logical
-            prefix = f"  " if not self.settings.quiet else f"{f.artifact}: "
-            stream.write(f"{prefix}{f.code} {sev} {where}: {f.message}\n")
-            if self.settings.show_evidence and f.evidence:
-                for key, value in f.evidence_dict.items():
-                    stream.write(f"      {key}: {value}\n")
+                stream.write(f"{_BOLD}{f.artifact}{_RESET}\n" if color else f"{f.artifact}\n")
+            stream.write(f"  {f.code} {self._severity(f, color)} {f.location.logical}: {f.message}\n")
+            if s.show_evidence and f.evidence:
+                self._evidence(f, stream, "      ")
         for note in result.notes:
             stream.write(f"note: {note}\n")
         for err in result.internal_errors:
             stream.write(f"error: {err}\n")
-        if self.settings.statistics:
+        if s.statistics and result.findings:
             counts = Counter((f.code, f.severity) for f in result.findings)
             names = {r.code: r.name for r in result.rules}
-            for (code, sev), n in sorted(counts.items()):
-                stream.write(f"{n:<5} {code} {sev!s:<8} {names.get(code, '')}\n")
-        if not self.settings.quiet or result.findings:
-            by_sev = result.counts_by_severity()
-            parts = [f"{n} {k}" for k, n in by_sev.items() if n]
-            artifacts = len(result.artifacts)
-            total = len(result.findings)
-            summary = f"{total} finding{'s' if total != 1 else ''} in {artifacts} artifact{'s' if artifacts != 1 else ''}"
-            if parts:
-                summary += f" ({', '.join(parts)})"
-            if result.suppressed:
-                summary += f"; {len(result.suppressed)} suppressed"
-            stream.write(summary + "\n")
+            stream.write("statistics:\n")
+            for (code, sev), n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0][0], -kv[0][1])):
+                stream.write(f"  {n:<6} {code} {sev!s:<8} {names.get(code, '')}".rstrip() + "\n")
+        stream.write(summary_line(result) + "\n")

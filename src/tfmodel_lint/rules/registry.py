@@ -17,6 +17,7 @@ from tfmodel_lint.findings import CATEGORIES, Severity
 from tfmodel_lint.rules.base import Rule
 
 GROUP = "tfmodel_lint.rules"
+BUILTIN_DIST = "tfmodel-lint"
 PREFIX_RE = re.compile(r"^[A-Z]{1,4}[0-9]{0,2}$")
 CODE_RE = re.compile(r"^[A-Z]{2,4}[0-9]{3}$")
 PRECISIONS = {"very-high", "high", "medium", "low"}
@@ -111,5 +112,8 @@ def discover(extra: Iterable[tuple[str, str, object]] = ()) -> Registry:
             continue
         packs.append((label, ep.name, obj))
     packs.extend(extra)
+    # Built-in packs claim their prefixes first: a plugin whose prefix overlaps one of
+    # them (say "TFL") is the one rejected, whatever the entry names' sort order.
+    packs.sort(key=lambda pack: not pack[0].startswith(f"{BUILTIN_DIST}:"))
     registry = build(packs)
     return Registry(registry.rules, tuple(errors) + registry.errors)

@@ -1,0 +1,265 @@
+"""Configuration: discovery, precedence (command line over file), unknown keys,
+per-file-ignores, targeted ignores, --report-unused-ignores, exclude (and the two
+options the pre-commit hook uses: --force-exclude and --skip-non-models)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import run_cli
+from tfmodel_lint.config import ConfigError, find_config, load_config
+from tfmodel_lint.findings import Severity
+
+ROOT = Path(__file__).resolve().parent.parent
+MALICIOUS = ROOT / "examples" / "models" / "malicious_reader"
+BENIGN = ROOT / "examples" / "models" / "benign_classifier"
+READ = "TFL201"  # malicious_reader: ReadFile('/etc/passwd')
+WRITE = "TFL202"  # malicious_reader: PrintV2 to file:///tmp/owned.py
+
+
+@pytest.fixture
+def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A repository (``.git`` bounds config discovery) with models/evil and models/good."""
+    root = tmp_path / "repo"
+    (root / ".git").mkdir(parents=True)
+    shutil.copytree(MALICIOUS, root / "models" / "evil")
+    shutil.copytree(BENIGN, root / "models" / "good")
+    monkeypatch.chdir(root)
+    return root
+
+
+def codes(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, list[str], dict[str, object]]:
+    code, out, err = run_cli([*argv, "--format", "json"], capsys)
+    assert code in (0, 1), err
+    data = json.loads(out)
+    return code, sorted(f["code"] for f in data["findings"]), data
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+# -- discovery ---------------------------------------------------------------------------
+
+def test_pyproject_found_walking_up(repo: Path, monkeypatch: pytest.MonkeyPatch,
+                                    capsys: pytest.CaptureFixture[str]) -> None:
+    write(repo / "pyproject.toml", '[project]\nname = "x"\n\n[tool.tfmodel-lint]\nignore = ["TFL202"]\n')
+    assert find_config(repo / "models" / "evil") == repo / "pyproject.toml"
+    monkeypatch.chdir(repo / "models")
+    assert codes(["evil"], capsys)[1] == [READ]
+
+
+def test_dot_file_uses_top_level_keys_and_wins_in_its_directory(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write(repo / "pyproject.toml", '[tool.tfmodel-lint]\nignore = ["TFL202"]\n')
+    write(repo / ".tfmodel-lint.toml", 'ignore = ["TFL201"]\n')
+    assert find_config(repo) == repo / ".tfmodel-lint.toml"
+    assert codes(["models/evil"], capsys)[1] == [WRITE]
+
+
+def test_nearest_config_wins_and_pyproject_without_table_is_skipped(repo: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    write(repo / ".tfmodel-lint.toml", 'ignore = ["TFL201"]\n')
+    write(repo / "models" / "pyproject.toml", '[tool.black]\nline-length = 100\n')
+    assert find_config(repo / "models") == repo / ".tfmodel-lint.toml"
+    write(repo / "models" / ".tfmodel-lint.toml", 'ignore = ["TFL202"]\n')
+    monkeypatch.chdir(repo / "models")
+    assert codes(["evil"], capsys)[1] == [READ]
+
+
+def test_discovery_stops_at_the_repository_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    write(tmp_path / ".tfmodel-lint.toml", 'ignore = ["TFL2"]\n')  # outside the repository
+    repo = tmp_path / "repo"
+    (repo / ".git").mkdir(parents=True)
+    assert find_config(repo) is None
+    monkeypatch.chdir(repo)
+    assert codes([str(MALICIOUS)], capsys)[1] == [READ, WRITE]
+
+
+def test_isolated_and_explicit_config(repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write(repo / ".tfmodel-lint.toml", 'ignore = ["TFL2"]\n')
+    assert codes(["models/evil"], capsys)[1] == []
+    assert codes(["models/evil", "--isolated"], capsys)[1] == [READ, WRITE]
+    other = write(tmp_path / "elsewhere.toml", 'ignore = ["TFL201"]\n')
+    assert codes(["models/evil", "--config", str(other)], capsys)[1] == [WRITE]
+
+
+# -- precedence --------------------------------------------------------------------------
+
+def test_command_line_overrides_the_file(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write(repo / "pyproject.toml", '[tool.tfmodel-lint]\nselect = ["TFL201"]\nfail-on = "critical"\n')
+    code, found, data = codes(["models/evil"], capsys)
+    assert (code, found) == (0, [READ])  # high < critical: passes
+    assert data["summary"]["fail_on"] == "critical"  # type: ignore[index]
+    code, found, _ = codes(["models/evil", "--fail-on", "high"], capsys)
+    assert (code, found) == (1, [READ])
+    assert codes(["models/evil", "--select", "TFL202"], capsys)[1] == [WRITE]
+    assert codes(["models/evil", "--select", "TFL2"], capsys)[1] == [READ, WRITE]
+
+
+def test_extend_select_and_extend_ignore_from_file(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write(repo / ".tfmodel-lint.toml", 'select = ["TFL3"]\nextend-select = ["TFL2"]\nextend-ignore = ["TFL202"]\n')
+    assert codes(["models/evil"], capsys)[1] == [READ]
+
+
+def test_dashes_and_underscores_and_comma_strings(tmp_path: Path) -> None:
+    cfg = load_config(write(tmp_path / ".tfmodel-lint.toml",
+                            'extend_ignore = "TFL201, TFL3"\nfail-on = "HIGH"\nreport_unused_ignores = true\n'))
+    assert cfg.values == {"extend_ignore": ("TFL201", "TFL3"), "fail_on": Severity.HIGH, "report_unused_ignores": True}
+
+
+# -- unknown keys and invalid values ----------------------------------------------------
+
+@pytest.mark.parametrize(
+    ("toml", "message"),
+    [
+        ('ignroe = ["TFL2"]\n', "unknown key 'ignroe' (did you mean 'ignore'?)"),
+        ('per_file_ignore = {}\n', "unknown key 'per_file_ignore' (did you mean 'per-file-ignores'?)"),
+        ('zzz = 1\n', "unknown key 'zzz'"),
+        ('[[ignores]]\npath = "m"\ncodes = ["TFL2"]\nreason = "r"\nlocaton = "x"\n',
+         "unknown key 'locaton' (did you mean 'location'?)"),
+        ('[[ignores]]\npath = "m"\ncodes = ["TFL2"]\n', "needs a non-empty 'reason'"),
+        ('[[ignores]]\npath = "m"\ncodes = ["TFL2"]\nreason = "  "\n', "needs a non-empty 'reason'"),
+        ('[[ignores]]\npath = "m"\nreason = "r"\n', "needs 'codes'"),
+        ('[[ignores]]\ncodes = ["TFL2"]\nreason = "r"\n', "needs a 'path' glob"),
+        ('[[ignore]]\npath = "m"\ncodes = ["TFL2"]\nreason = "r"\n', "go in [[tool.tfmodel-lint.ignores]]"),
+        ('fail-on = "catastrophic"\n', "fail-on: unknown severity"),
+        ('select = [1, 2]\n', "select must be a list of strings"),
+        ('per-file-ignores = ["x"]\n', "per-file-ignores must be a table"),
+        ('report-unused-ignores = "yes"\n', "must be true or false"),
+        ('jobs = -1\n', "jobs must be a non-negative integer"),
+        ('select = [\n', "invalid TOML"),
+    ],
+)
+def test_invalid_config_is_a_usage_error(repo: Path, toml: str, message: str,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    path = write(repo / ".tfmodel-lint.toml", toml)
+    with pytest.raises(ConfigError, match=None) as info:
+        load_config(path)
+    assert message in str(info.value)
+    code, out, err = run_cli(["models/evil"], capsys)
+    assert code == 2 and out == "" and message in err and str(path) in err
+
+
+def test_unknown_key_in_pyproject_table(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write(repo / "pyproject.toml", '[tool.tfmodel-lint]\nexlude = ["x"]\n')
+    code, _, err = run_cli(["models/evil"], capsys)
+    assert code == 2 and "unknown key 'exlude' (did you mean 'exclude'?)" in err
+
+
+# -- per-file and targeted ignores ------------------------------------------------------
+
+def test_per_file_ignores_longest_glob_wins(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write(repo / ".tfmodel-lint.toml", '[per-file-ignores]\n"models/*" = ["TFL2"]\n"models/evil" = ["TFL201"]\n')
+    code, found, data = codes(["models"], capsys)
+    assert found == [WRITE] and code == 1
+    assert data["summary"]["suppressed"] == 1  # type: ignore[index]
+    write(repo / ".tfmodel-lint.toml", '[per-file-ignores]\n"models/*" = ["TFL2"]\n')
+    assert codes(["models"], capsys)[1] == []
+
+
+def test_globs_are_relative_to_the_config_file(repo: Path, monkeypatch: pytest.MonkeyPatch,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    write(repo / ".tfmodel-lint.toml", '[per-file-ignores]\n"models/evil" = ["TFL201"]\n')
+    monkeypatch.chdir(repo / "models")
+    assert codes(["evil"], capsys)[1] == [WRITE]
+    monkeypatch.chdir(repo / "models" / "evil")
+    assert codes(["."], capsys)[1] == [WRITE]
+
+
+def test_targeted_ignores_with_location_and_reason(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write(repo / ".tfmodel-lint.toml", (
+        '[[ignores]]\npath = "models/evil"\ncodes = ["TFL2"]\nlocation = "*/ReadFile"\n'
+        'reason = "reads a file we ship; reviewed"\n'
+    ))
+    assert codes(["models"], capsys)[1] == [WRITE]
+    write(repo / ".tfmodel-lint.toml", (
+        '[[ignores]]\npath = "models/ev*"\ncodes = ["TFL202", "TFL201"]\nreason = "vendored model, sandboxed"\n'
+        '[[ignores]]\npath = "models/evil"\ncodes = ["TFL2"]\nlocation = "*/NoSuchNode"\nreason = "never matches"\n'
+    ))
+    assert codes(["models"], capsys)[1] == []
+    write(repo / "pyproject.toml", (
+        '[[tool.tfmodel-lint.ignores]]\npath = "models/good"\ncodes = ["TFL2"]\nreason = "wrong model"\n'
+    ))
+    (repo / ".tfmodel-lint.toml").unlink()
+    assert codes(["models"], capsys)[1] == [READ, WRITE]
+
+
+def test_report_unused_ignores(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write(repo / ".tfmodel-lint.toml", (
+        '[per-file-ignores]\n"models/evil" = ["TFL202"]\n"old/*" = ["TFL2"]\n'
+        '[[ignores]]\npath = "models/good"\ncodes = ["TFL201"]\nreason = "legacy exception"\n'
+    ))
+    code, out, _ = run_cli(["models"], capsys)
+    assert "note:" not in out and code == 1
+    code, out, _ = run_cli(["models", "--report-unused-ignores"], capsys)
+    notes = [line for line in out.splitlines() if line.startswith("note:")]
+    assert notes == [
+        "note: per-file-ignores 'old/*' = ['TFL2'] matched no finding",
+        "note: ignore ['TFL201'] for 'models/good' matched no finding (reason: legacy exception)",
+    ]
+    _, _, data = codes(["models", "--report-unused-ignores"], capsys)
+    assert len(data["notes"]) == 2  # type: ignore[arg-type]
+    # unused ignores fail the run only when --fail-on is low or lower
+    assert run_cli(["models/good", "--report-unused-ignores"], capsys)[0] == 0
+    assert run_cli(["models/good", "--report-unused-ignores", "--fail-on", "low"], capsys)[0] == 1
+    write(repo / ".tfmodel-lint.toml", 'report-unused-ignores = true\n[per-file-ignores]\n"old/*" = ["TFL2"]\n')
+    assert "note: per-file-ignores 'old/*'" in run_cli(["models/good"], capsys)[1]
+
+
+# -- exclude -------------------------------------------------------------------------------
+
+def test_exclude_when_searching_directories(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write(repo / ".tfmodel-lint.toml", 'exclude = ["evil"]\n')
+    _, found, data = codes(["models"], capsys)
+    assert found == [] and [a["path"] for a in data["artifacts"]] == ["models/good"]  # type: ignore[union-attr]
+    # a path named on the command line is linted anyway...
+    assert codes(["models/evil"], capsys)[1] == [READ, WRITE]
+    # ...unless --force-exclude (what the pre-commit hook passes)
+    _, found, data = codes(["models/evil/saved_model.pb", "models/evil/variables/variables.index",
+                            "--force-exclude"], capsys)
+    assert found == [] and data["artifacts"] == []
+    assert codes(["models", "--exclude", "good", "--force-exclude"], capsys)[1] == [READ, WRITE]  # CLI wins
+
+
+def test_force_exclude_globs_match_paths_and_parents(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from tfmodel_lint.pathfilter import is_force_excluded
+
+    assert is_force_excluded("models/evil/variables/variables.index", ["models/evil"])
+    assert is_force_excluded("models/evil/saved_model.pb", ["models/*"])
+    assert is_force_excluded("models/evil/saved_model.pb", ["evil"])  # a directory name
+    assert is_force_excluded(str(repo / "models" / "evil" / "saved_model.pb"), ["models/evil/"])
+    assert not is_force_excluded("models/evil/saved_model.pb", ["models/good", "*.h5"])
+    assert not is_force_excluded("models/evil/saved_model.pb", [])
+
+
+def test_skip_non_models(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write(repo / "web" / "assets" / "logo.png", "not a model")
+    write(repo / "models" / "evil" / "assets" / "vocab.txt", "a\nb\n")
+    code, found, data = codes(["web/assets/logo.png", "models/evil/assets/vocab.txt", "--skip-non-models"], capsys)
+    assert [a["path"] for a in data["artifacts"]] == ["models/evil"]  # type: ignore[union-attr]
+    assert found == [READ, WRITE] and code == 1
+    # named explicitly without the option, an unrecognised file is reported
+    code, found, _ = codes(["web/assets/logo.png"], capsys)
+    assert found and all(c.startswith("TFL9") for c in found)
+    # all named files skipped: a clean, empty run
+    code, found, data = codes(["web/assets/logo.png", "--skip-non-models"], capsys)
+    assert (code, found, data["artifacts"]) == (0, [], [])
+
+
+def test_baseline_from_config(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_cli(["baseline", "create", "ci/tfmodel-lint-baseline.json", "models"], capsys)[0] == 2  # no ci/
+    (repo / "ci").mkdir()
+    assert run_cli(["baseline", "create", "ci/tfmodel-lint-baseline.json", "models"], capsys)[0] == 0
+    cfg = write(repo / ".tfmodel-lint.toml", 'baseline = "ci/tfmodel-lint-baseline.json"\nsarif-root = ".."\n')
+    assert load_config(cfg).values == {"baseline": repo / "ci" / "tfmodel-lint-baseline.json",
+                                       "sarif_root": repo / ".."}
+    code, out, _ = run_cli(["models"], capsys)
+    assert code == 0 and out.splitlines()[-1] == "0 findings in 2 artifacts; 2 suppressed"
+    assert run_cli(["models", "--baseline", "missing.json"], capsys)[0] == 2

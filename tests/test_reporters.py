@@ -1,0 +1,263 @@
+"""Text output (grouping, colour, summary, --quiet, --statistics, --show-evidence), the
+progress bar, GitHub Actions annotations (--format github) and the reporter registry."""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import run_cli
+from tfmodel_lint.discovery import expand_paths
+from tfmodel_lint.findings import (
+    ArtifactRecord,
+    ArtifactStatus,
+    Finding,
+    Issue,
+    Location,
+    RuleInfo,
+    RunResult,
+    Severity,
+)
+from tfmodel_lint.reporters import available, get_reporter
+from tfmodel_lint.reporters.github import GithubReporter, escape_data, escape_property
+from tfmodel_lint.reporters.progress import ProgressBar, lint_with_progress, wanted
+from tfmodel_lint.reporters.text import TextReporter, summary_line
+from tfmodel_lint.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples" / "models"
+ESC = "\033["
+
+
+class Tty(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def _f(artifact: str, code: str, severity: Severity, node: str, message: str, **evidence: object) -> Finding:
+    issue = Issue(code, severity, "file_read", Location(function="__inference_serve_6", node=node, op=node),
+                  message, tuple(sorted(evidence.items())), key=node)
+    return Finding.from_issue(issue, artifact)
+
+
+RULES = (
+    RuleInfo("TFL201", "file-read", Severity.MEDIUM, "file_read", "reads", "doc", "high", "p"),
+    RuleInfo("TFL301", "network-send", Severity.HIGH, "network_send", "sends", "doc", "high", "p"),
+    RuleInfo("TFL902", "malformed-artifact", Severity.MEDIUM, "artifact", "bad", "doc", "high", "p"),
+)
+FINDINGS = (
+    _f("models/a", "TFL301", Severity.HIGH, "Rpc", "RpcClient sends to '10.0.0.1:1'", targets=("10.0.0.1:1",)),
+    _f("models/a", "TFL201", Severity.MEDIUM, "ReadFile", "ReadFile reads './x'", targets=("./x",)),
+    _f("models/b.h5", "TFL902", Severity.MEDIUM, "", "not a valid HDF5 file"),
+    _f("models/c", "TFL201", Severity.LOW, "ReadFile", "ReadFile reads an asset"),
+)
+RESULT = RunResult(
+    tool_version="0.1.0",
+    findings=FINDINGS,
+    artifacts=(
+        ArtifactRecord("models/a", "savedmodel", ArtifactStatus.OK),
+        ArtifactRecord("models/b.h5", "unknown", ArtifactStatus.ERROR, "bad"),
+        ArtifactRecord("models/c", "savedmodel", ArtifactStatus.OK),
+        ArtifactRecord("models/d", "savedmodel", ArtifactStatus.OK),
+    ),
+    rules=RULES,
+    suppressed=(FINDINGS[0],),
+    internal_errors=(),
+    fail_on=Severity.MEDIUM,
+    notes=("ignore ['TFL2'] for 'old/*' matched no finding (reason: legacy)",),
+)
+
+
+def text(result: RunResult = RESULT, stream: io.StringIO | None = None, **settings: object) -> str:
+    out = stream if stream is not None else io.StringIO()
+    TextReporter(Settings(**settings)).render(result, out)  # type: ignore[arg-type]
+    return out.getvalue()
+
+
+def test_text_grouped_by_artifact_one_line_per_finding() -> None:
+    assert text() == (
+        "models/a\n"
+        "  TFL301 high     __inference_serve_6/Rpc: RpcClient sends to '10.0.0.1:1'\n"
+        "  TFL201 medium   __inference_serve_6/ReadFile: ReadFile reads './x'\n"
+        "models/b.h5\n"
+        "  TFL902 medium   __inference_serve_6: not a valid HDF5 file\n"
+        "models/c\n"
+        "  TFL201 low      __inference_serve_6/ReadFile: ReadFile reads an asset\n"
+        "note: ignore ['TFL2'] for 'old/*' matched no finding (reason: legacy)\n"
+        "4 findings in 4 artifacts (1 high, 2 medium, 1 low); 1 artifact could not be linted; 1 suppressed\n"
+    )
+
+
+def test_summary_line_singular_and_clean() -> None:
+    clean = RunResult("0.1.0", (), (ArtifactRecord("m", "savedmodel", ArtifactStatus.OK),), RULES)
+    assert summary_line(clean) == "0 findings in 1 artifact"
+    assert text(clean) == "0 findings in 1 artifact\n"
+
+
+def test_colour_only_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.delenv("TERM", raising=False)
+    assert ESC not in text()  # a pipe or file
+    coloured = text(stream=Tty())
+    assert f"{ESC}1;31mhigh" in coloured and f"{ESC}33mmedium" in coloured and f"{ESC}0m" in coloured
+    assert ESC not in text(stream=Tty(), color=False)  # --color never
+    assert ESC in text(color=True)  # --color always
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert ESC not in text(stream=Tty())
+    monkeypatch.delenv("NO_COLOR")
+    monkeypatch.setenv("TERM", "dumb")
+    assert ESC not in text(stream=Tty())
+
+
+def test_quiet_only_failing_findings_no_headers_no_summary() -> None:
+    assert text(quiet=True) == (
+        "models/a: TFL301 high     __inference_serve_6/Rpc: RpcClient sends to '10.0.0.1:1'\n"
+        "models/a: TFL201 medium   __inference_serve_6/ReadFile: ReadFile reads './x'\n"
+        "models/b.h5: TFL902 medium   __inference_serve_6: not a valid HDF5 file\n"
+    )
+    clean = RunResult("0.1.0", (), (), RULES)
+    assert text(clean, quiet=True) == ""
+
+
+def test_statistics_counts_per_code() -> None:
+    out = text(statistics=True)
+    block = out[out.index("statistics:\n"):].splitlines()
+    assert block == [
+        "statistics:",
+        "  1      TFL201 medium   file-read",
+        "  1      TFL201 low      file-read",
+        "  1      TFL301 high     network-send",
+        "  1      TFL902 medium   malformed-artifact",
+        summary_line(RESULT),
+    ]
+
+
+def test_show_evidence() -> None:
+    out = text(show_evidence=True)
+    assert "      targets: ['10.0.0.1:1']\n" in out
+    assert "targets" not in text()
+
+
+def test_internal_errors_always_shown() -> None:
+    result = RunResult("0.1.0", (), (), RULES, internal_errors=("m: rule X crashed",))
+    assert "error: m: rule X crashed\n" in text(result)
+    assert "error: m: rule X crashed\n" in text(result, quiet=True)
+
+
+def test_cli_text_on_real_models(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run_cli([str(EXAMPLES), "--show-evidence", "--statistics"], capsys)
+    assert code == 1
+    lines = out.splitlines()
+    header = [i for i, line in enumerate(lines) if line.endswith("malicious_reader")]
+    assert header and lines[header[0] + 1].startswith("  TFL20")
+    assert "targets: ['/etc/passwd']" in out
+    assert "statistics:" in out
+    assert lines[-1] == "2 findings in 2 artifacts (2 high)"
+    assert ESC not in out  # captured output is not a terminal
+    code, out, _ = run_cli([str(EXAMPLES), "-q"], capsys)
+    assert code == 1 and len(out.splitlines()) == 2 and all("malicious_reader: TFL20" in x for x in out.splitlines())
+
+
+# -- progress bar ----------------------------------------------------------------------
+
+def test_progress_only_on_a_terminal_for_many_artifacts(tf_fixtures: Path, tmp_path: Path) -> None:
+    names = sorted(p.name for p in (tf_fixtures / "savedmodels").iterdir())[:10]
+    targets = expand_paths([str(tf_fixtures / "savedmodels" / n) for n in names])
+    assert len(targets) == 10
+    assert not wanted(None, targets, io.StringIO())  # not a terminal
+    assert wanted(None, targets, Tty())
+    assert not wanted(False, targets, Tty())  # --no-progress
+    assert not wanted(None, targets[:2], Tty())  # few, small artifacts
+    big = tmp_path / "big.pb"
+    with big.open("wb") as fh:
+        fh.truncate(80 * 1024 * 1024)  # sparse: large without using the disk
+    assert wanted(None, expand_paths([str(big)]), Tty())
+
+    from tfmodel_lint.app import Application
+
+    app = Application(Settings())
+    from tfmodel_lint.engine import Linter
+
+    assert app.signatures is not None
+    linter = Linter(app.registry, app.signatures, Settings().limits, app.enabled)
+    tty = Tty()
+    results = lint_with_progress(linter, targets, 1, None, tty)
+    assert [r.record.path for r in results] == [t.display for t in targets]
+    drawn = tty.getvalue()
+    assert "\r[" in drawn and "/10 " in drawn and drawn.endswith("\r")  # drawn, then erased
+    quiet = io.StringIO()
+    lint_with_progress(linter, targets, 1, None, quiet)
+    assert quiet.getvalue() == ""
+
+
+def test_progress_bar_fits_the_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "50")
+    tty = Tty()
+    bar = ProgressBar(3, tty)
+    bar.update(1, "a/very/long/path/" * 10)
+    line = tty.getvalue().split("\r")[-1]
+    assert len(line) <= 50 and line.startswith("[######") and " 1/3 " in line
+    bar.close()
+    assert tty.getvalue().endswith("\r")
+
+
+def test_cli_never_draws_progress_when_stderr_is_captured(tf_fixtures: Path,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    _, _, err = run_cli([str(tf_fixtures / "savedmodels")], capsys)
+    assert "\r" not in err
+
+
+# -- GitHub Actions annotations ---------------------------------------------------------
+
+def test_github_annotations(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    shutil.copytree(EXAMPLES / "malicious_reader", tmp_path / "models" / "a")
+    (tmp_path / "models" / "b.h5").write_bytes(b"x")
+    monkeypatch.chdir(tmp_path)
+    out = io.StringIO()
+    GithubReporter(Settings(sarif_root=tmp_path)).render(RESULT, out)
+    lines = out.getvalue().splitlines()
+    assert lines[0] == (
+        "::error file=models/a/saved_model.pb,title=TFL301 network-send (high)::"
+        "RpcClient sends to '10.0.0.1:1' [models/a: __inference_serve_6/Rpc]"
+    )
+    assert lines[1].startswith("::warning file=models/a/saved_model.pb,title=TFL201 file-read (medium)::")
+    assert lines[2].startswith("::warning file=models/b.h5,title=TFL902 malformed-artifact (medium)::")
+    assert lines[3].startswith("::notice file=models/c,")
+    assert lines[4].startswith("::notice title=tfmodel-lint configuration::ignore ['TFL2']")
+
+
+def test_github_escaping() -> None:
+    assert escape_data("100%\r\nnext") == "100%25%0D%0Anext"
+    assert escape_property("a:b,c%") == "a%3Ab%2Cc%25"
+    finding = _f("m,1:x", "TFL201", Severity.HIGH, "n", "line1\nline2")
+    result = RunResult("0.1.0", (finding,), (), RULES, internal_errors=("boom\nat x",))
+    out = io.StringIO()
+    GithubReporter(Settings(sarif_root=Path.cwd())).render(result, out)
+    first, second = out.getvalue().splitlines()
+    assert first.startswith("::error file=m%2C1%3Ax,title=TFL201 file-read (high)::line1%0Aline2")
+    assert second == "::error title=tfmodel-lint internal error::boom%0Aat x"
+
+
+def test_cli_format_github(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(EXAMPLES)
+    code, out, _ = run_cli([".", "--format", "github", "--sarif-root", "."], capsys)
+    assert code == 1
+    assert out.splitlines() == [line for line in out.splitlines() if line.startswith("::error file=malicious_reader/")]
+    assert len(out.splitlines()) == 2
+
+
+# -- registry ---------------------------------------------------------------------------
+
+def test_builtin_reporters_registered() -> None:
+    assert {"text", "json", "sarif", "github"} <= set(available())
+    assert get_reporter("github") is GithubReporter
+
+
+def test_json_report_counts(capsys: pytest.CaptureFixture[str]) -> None:
+    _, out, _ = run_cli([str(EXAMPLES), "--format", "json"], capsys)
+    data = json.loads(out)
+    assert data["summary"]["by_severity"]["high"] == 2 and data["summary"]["findings"] == 2
