@@ -7,6 +7,7 @@ assessments of their own category and kind.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -193,21 +194,27 @@ def _describe_targets(targets: Sequence[tg.Target]) -> str:
     return ", ".join(shown) + more
 
 
-_PAYLOAD_KINDS = (
-    ("ssh_key", re.compile(r"(ssh-(rsa|dss|ed25519)|ecdsa-sha2-nistp\d+|sk-ssh-ed25519@openssh\.com) AAAA")),
-    ("private_key", re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----")),
-    ("shebang", re.compile(r"(^|\n)#!\s*/")),
-    ("python_source", re.compile(r"(^|\n)\s*(import\s+(os|sys|subprocess|socket|ctypes|pty)\b|from\s+\w+\s+import\s)"
-                                 r"|\b(os\.system|subprocess\.|exec\(|eval\(|__import__\(|os\.popen)")),
-    ("crontab", re.compile(r"(^|\n)\s*([\d*/,-]+\s+){5}\S")),
-    ("shell_command", re.compile(r"\b(curl|wget|nc|bash|sh)\s+-?\S+.*(\||>|http)")),
+_PAYLOAD_PATTERNS = (
+    ("ssh_key", r"(ssh-(rsa|dss|ed25519)|ecdsa-sha2-nistp\d+|sk-ssh-ed25519@openssh\.com) AAAA"),
+    ("private_key", r"-----BEGIN [A-Z ]*PRIVATE KEY-----"),
+    ("shebang", r"(^|\n)#!\s*/"),
+    ("python_source", r"(^|\n)\s*(import\s+(os|sys|subprocess|socket|ctypes|pty)\b|from\s+\w+\s+import\s)"
+                      r"|\b(os\.system|subprocess\.|exec\(|eval\(|__import__\(|os\.popen)"),
+    ("crontab", r"(^|\n)\s*([\d*/,-]+\s+){5}\S"),
+    ("shell_command", r"\b(curl|wget|nc|bash|sh)\s+-?\S+.*(\||>|http)"),
 )
+
+
+@functools.cache
+def _payload_regexes() -> tuple[tuple[str, re.Pattern[str]], ...]:
+    """Compiled on first use: most models write nothing."""
+    return tuple((kind, re.compile(pattern)) for kind, pattern in _PAYLOAD_PATTERNS)
 
 
 def payload_kinds(texts: list[str]) -> list[str]:
     """What a written or sent constant looks like: an SSH key, Python source, a crontab line..."""
     found = []
-    for kind, rx in _PAYLOAD_KINDS:
+    for kind, rx in _payload_regexes():
         if any(rx.search(t) for t in texts):
             found.append(kind)
     return found

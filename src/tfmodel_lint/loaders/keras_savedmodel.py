@@ -16,14 +16,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from google.protobuf import message as pb_message
 
 from tfmodel_lint.findings import Issue, Location, Severity
 from tfmodel_lint.limits import LimitExceededError, Limits
 from tfmodel_lint.loaders import LIMIT, MALFORMED, ArtifactError, Loaded
-from tfmodel_lint.loaders.keras_config import ConfigWalker, root_name
 from tfmodel_lint.sources import Source
+
+if TYPE_CHECKING:
+    from tfmodel_lint.loaders.keras_config import ConfigWalker
 
 METADATA_FILE = "keras_metadata.pb"
 
@@ -56,6 +59,8 @@ def _is_layer_identifier(identifier: str) -> bool:
 
 
 def walk_nodes(nodes: Sequence[tuple[str, str, str]], walker: ConfigWalker, limits: Limits) -> int:
+    from tfmodel_lint.loaders.keras_config import root_name
+
     """Walk (object path, identifier, metadata JSON) nodes; returns how many were read."""
     parsed: list[tuple[str, str, dict[str, object]]] = []
     for node_path, identifier, metadata in nodes:
@@ -114,6 +119,8 @@ def keras_metadata_hook(source: Source, display: str, limits: Limits, loaded: Lo
         graph_nodes = model.cache.get("object_metadata") or []
         if not file_nodes and not graph_nodes:
             continue
+        from tfmodel_lint.loaders.keras_config import ConfigWalker  # only Keras models pay for it
+
         walker = ConfigWalker(limits, member=METADATA_FILE if file_nodes else None)
         sources = []
         for label, nodes in ((METADATA_FILE, file_nodes), ("object_graph", graph_nodes)):
