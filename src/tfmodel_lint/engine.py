@@ -162,6 +162,10 @@ def lint_all(linter: Linter, targets: Sequence[Target], jobs: int = 1) -> list[A
     if jobs > 1 and len(targets) > 1:
         from concurrent.futures import ProcessPoolExecutor
 
+        # Import the loaders before forking, so that workers do not each import them.
+        from tfmodel_lint.loaders import checkpoint, dispatch, tf_graph  # noqa: F401
+        from tfmodel_lint.proto import tfmodel_lint_pb2  # noqa: F401
+
         try:
             with ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker, initargs=(linter,)) as pool:
                 return list(pool.map(_work, targets, chunksize=max(1, len(targets) // (jobs * 8))))

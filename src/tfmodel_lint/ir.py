@@ -36,6 +36,35 @@ CALL_ATTRS: Mapping[str, tuple[tuple[str, int], ...]] = {
 
 STRING_DTYPE = 7  # DataType.DT_STRING
 
+#: Common ops that have no function-valued attribute in TensorFlow's registry (checked
+#: by a test against TF 2.21): the call graph does not scan their attributes. Every
+#: other op, custom and unknown ops included, is scanned.
+NO_FUNCTION_ATTR_OPS: frozenset[str] = frozenset({
+    "Abort", "Abs", "Add", "AddV2", "ArgMax", "AssignVariableOp", "AvgPool", "BatchMatMulV2", "BiasAdd",
+    "BroadcastTo", "CSVDatasetV2", "Cast", "ConcatV2", "Const", "Conv2D", "Conv2DBackpropInput", "Cumsum",
+    "DataServiceDatasetV2", "DatasetToSingleElement", "DebugIdentity", "DebugIdentityV2", "DebugIdentityV3",
+    "DebugNumericSummary", "DecodeBase64", "DenseBincount", "DepthwiseConv2dNative", "DisableCopyOnRead",
+    "DistributedSave", "DummyIterationCounter", "EagerPyFunc", "Einsum", "Equal", "Erf", "Exp", "ExpandDims",
+    "ExperimentalCSVDataset", "ExperimentalMatchingFilesDataset", "Fill", "FixedLengthRecordDataset",
+    "FixedLengthRecordDatasetV2", "FloorDiv", "FloorMod", "FusedBatchNormV3", "GatherV2", "Greater",
+    "GreaterEqual", "HashTable", "HashTableV2", "Identity", "IdentityN", "ImmutableConst",
+    "InitializeTableFromTextFile", "InitializeTableFromTextFileV2", "Less", "LessEqual", "Log", "LogSoftmax",
+    "LogicalAnd", "LogicalNot", "LogicalOr", "LookupTableExport", "LookupTableExportV2", "LookupTableFindV2",
+    "LookupTableImportV2", "MatMul", "MatchingFiles", "MatchingFilesDataset", "Max", "MaxPool", "Maximum",
+    "Mean", "MergeV2Checkpoints", "Min", "Minimum", "Mul", "Neg", "NoOp", "NotEqual", "OneHot", "OnesLike",
+    "Pack", "Pad", "PadV2", "Placeholder", "PlaceholderWithDefault", "Pow", "PrintV2", "Prod", "PyFunc",
+    "PyFuncStateless", "Range", "Rank", "ReadFile", "ReadVariableOp", "RealDiv", "ReduceJoin",
+    "RegisterDataset", "RegisterDatasetV2", "Relu", "Relu6", "Reshape", "ResizeBilinear", "ResourceGather",
+    "RestoreV2", "ReverseV2", "RpcCall", "RpcClient", "Rsqrt", "Save", "SaveSlices", "SaveV2", "Select",
+    "SelectV2", "Shape", "ShardedFilename", "Sigmoid", "Size", "SleepDataset", "Slice", "Snapshot", "Softmax",
+    "Softplus", "Split", "SplitV", "Sqrt", "Square", "Squeeze", "StaticRegexFullMatch", "StaticRegexReplace",
+    "StopGradient", "StridedSlice", "StringFormat", "StringJoin", "StringLength", "StringSplit",
+    "StringStrip", "Sub", "Substr", "Sum", "TFRecordDataset", "TFRecordDatasetV2", "TakeDataset", "Tanh",
+    "TensorDataset", "TensorListFromTensor", "TensorListGetItem", "TensorListReserve", "TensorListSetItem",
+    "TensorListStack", "TensorSliceDataset", "TextLineDataset", "Tile", "Transpose", "UncompressElement",
+    "Unpack", "VarHandleOp", "VarIsInitializedOp", "WriteFile", "ZerosLike",
+})
+
 
 @dataclass(frozen=True, slots=True)
 class Edge:
@@ -250,7 +279,7 @@ class ModelIR:
                 if op in names:  # direct call of a library function by name
                     sites.setdefault(op, []).append(CallSite(func, nd, "", 0, True))
                     continue
-                if not nd.attr:
+                if op in NO_FUNCTION_ATTR_OPS or not nd.attr:
                     continue
                 known = dict(CALL_ATTRS.get(op, ()))
                 for attr_name, value in nd.attr.items():

@@ -7,10 +7,10 @@ installed as ``tfmodel_lint._signatures``). Extra data packs can be added with
 
 from __future__ import annotations
 
+import importlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
 from tfmodel_lint.findings import CATEGORIES
@@ -94,8 +94,11 @@ def parse(data: object, source: str) -> dict[str, OpSignature]:
 
 def load(extra: Sequence[Path] = ()) -> SignatureDB:
     try:
-        text = resources.files(BUILTIN_PACKAGE).joinpath(BUILTIN_FILE).read_text(encoding="utf-8")
-    except (FileNotFoundError, ModuleNotFoundError) as exc:
+        # The package's own directory, without importlib.resources (start-up time).
+        package = importlib.import_module(BUILTIN_PACKAGE)
+        directory = Path(package.__file__).parent if package.__file__ else Path(next(iter(package.__path__)))
+        text = (directory / BUILTIN_FILE).read_text(encoding="utf-8")
+    except (OSError, ModuleNotFoundError, StopIteration) as exc:
         raise SignatureError(f"built-in signatures not found: {exc}") from exc
     ops = parse(json.loads(text), f"built-in {BUILTIN_FILE}")
     sources = [f"builtin:{BUILTIN_FILE}"]

@@ -301,7 +301,9 @@ def _assess(site: Site, category: str) -> Assessment | None:
         msg = f"{op} {verb} a target chosen by the caller ({'; '.join(sorted(set(reasons))[:2])})"
         key = f"{op}|{category}|caller"
     else:
-        sev = Severity.MEDIUM
+        # Legitimate models stay far below the interpreter's bounds: a target hidden behind
+        # one (hundreds of nested calls, huge graphs) is treated as evasion.
+        sev = Severity.HIGH if "limit" in kinds else Severity.MEDIUM
         kind = UNRESOLVED
         msg = f"{op} {verb} a target that cannot be resolved statically ({'; '.join(sorted(set(reasons))[:2])})"
         key = f"{op}|{category}|unresolved"

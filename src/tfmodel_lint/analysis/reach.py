@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from tfmodel_lint.ir import ModelIR, func_names
+from tfmodel_lint.ir import ModelIR
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,19 +29,25 @@ class Reachability:
         self._load_entries = {e.name for e in model.entry_points if e.at_load}
         self.graph_nodes: dict[str, set[str]] = {}
         self.functions: dict[str, set[str]] = {}
+        #: Entries that can run any node of the top-level graph (a bare GraphDef).
+        self.whole_graph: set[str] = set()
         graph = model.graph
+        node_callees: dict[str, list[str]] = {}
+        if graph is not None:
+            for callee, sites in model.call_sites().items():
+                for site in sites:
+                    if site.caller is graph:
+                        node_callees.setdefault(site.node.name, []).append(callee)
         for entry in model.entry_points:
             seeds: list[str] = list(entry.functions)
             if graph is not None and entry.graph_outputs:
-                for name in self._graph_closure(entry.graph_outputs):
-                    self.graph_nodes.setdefault(name, set()).add(entry.name)
-                    nd = graph.node(name)
-                    if nd is None:
-                        continue
-                    if nd.op in model.functions:
-                        seeds.append(nd.op)
-                    for value in nd.attr.values():
-                        seeds.extend(func_names(value))
+                if len(entry.graph_outputs) >= len(graph.node_defs):
+                    self.whole_graph.add(entry.name)
+                    seeds.extend(c for callees in node_callees.values() for c in callees)
+                else:
+                    for name in self._graph_closure(entry.graph_outputs):
+                        self.graph_nodes.setdefault(name, set()).add(entry.name)
+                        seeds.extend(node_callees.get(name, ()))
             for fname in model.reachable_functions(seeds):
                 self.functions.setdefault(fname, set()).add(entry.name)
 
@@ -62,7 +68,10 @@ class Reachability:
         return seen
 
     def of(self, function: str, node: str, graph: bool) -> Reach:
-        entries = self.graph_nodes.get(node, set()) if graph else self.functions.get(function, set())
+        if graph:
+            entries = self.graph_nodes.get(node, set()) | self.whole_graph
+        else:
+            entries = self.functions.get(function, set())
         return Reach(tuple(sorted(entries)), bool(entries & self._load_entries))
 
 

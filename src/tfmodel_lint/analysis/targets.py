@@ -7,6 +7,7 @@ several labels (``/root/.ssh/authorized_keys`` is ``absolute``, ``home`` and
 
 from __future__ import annotations
 
+import functools
 import posixpath
 import re
 from dataclasses import dataclass
@@ -85,6 +86,7 @@ def glob_match(pattern: str, text: str) -> bool:
     return True
 
 
+@functools.lru_cache(maxsize=4096)
 def classify(text: str, role: str) -> Target:
     """Classify one resolved value of a target argument with the given role."""
     partial = "<?>" in text

@@ -16,6 +16,7 @@ import base64
 import binascii
 import re
 import struct
+import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -30,7 +31,9 @@ HOLE = b"\x00<?>\x00"
 MAX_ITEMS = 64
 MAX_LEN = 4096
 MAX_STEPS = 20_000
-MAX_DEPTH = 48
+MAX_DEPTH = 256
+#: Python frames one level of dataflow may use; the recursion limit is raised to fit.
+_FRAMES_PER_LEVEL = 6
 MAX_CALL_SITES = 16
 
 
@@ -234,7 +237,17 @@ class Evaluator:
     # public API
     def evaluate(self, edge: Edge | None, frame: Frame = ()) -> Value:
         self.steps = 0
-        return self._eval(edge, frame, 0)
+        needed = MAX_DEPTH * _FRAMES_PER_LEVEL + 500
+        previous = sys.getrecursionlimit()
+        if previous < needed:
+            sys.setrecursionlimit(needed)
+        try:
+            return self._eval(edge, frame, 0)
+        except RecursionError:
+            return unknown("limit", "dataflow too deep to follow")
+        finally:
+            if previous < needed:
+                sys.setrecursionlimit(previous)
 
     def ints(self, edge: Edge | None, frame: Frame = ()) -> tuple[int, ...] | None:
         if edge is None or edge.node is None:
