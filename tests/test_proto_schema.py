@@ -47,6 +47,9 @@ OURS_TO_TF = {
     "SavedResource": "tensorflow.core.protobuf.saved_object_graph_pb2:SavedResource",
     "CapturedTensor": "tensorflow.core.protobuf.saved_object_graph_pb2:CapturedTensor",
     "SaveableObject": "tensorflow.core.protobuf.saved_object_graph_pb2:SaveableObject",
+    "BundleHeaderProto": "tensorflow.core.protobuf.tensor_bundle_pb2:BundleHeaderProto",
+    "BundleEntryProto": "tensorflow.core.protobuf.tensor_bundle_pb2:BundleEntryProto",
+    "TensorSliceProto": "tensorflow.core.framework.tensor_slice_pb2:TensorSliceProto",
     "KerasSavedMetadata": "tf_keras.protobuf.saved_metadata_pb2:SavedMetadata",
     "KerasSavedObject": "tf_keras.protobuf.saved_metadata_pb2:SavedObject",
 }
