@@ -3,8 +3,10 @@
 * A directory holding ``saved_model.pb`` or ``saved_model.pbtxt`` is one SavedModel.
 * Any file inside a SavedModel (``variables/``, ``assets/``, ``fingerprint.pb``,
   ``keras_metadata.pb``...) maps to its root; each root is linted once.
-* Other directories are searched recursively (sorted, symlinks not followed), for
-  SavedModels and files whose name or content marks a model.
+* Other directories are searched recursively (sorted), for SavedModels and files whose
+  name or content marks a model. Symlinked directories are not descended into, and a
+  symlinked file pointing outside the directory being searched is not followed (a
+  checked-out repository must not make the linter read ``/etc`` or ``~/.ssh``).
 * Files named explicitly are always linted, whatever their name.
 """
 
@@ -63,11 +65,28 @@ def _excluded(path: Path, excludes: Sequence[str]) -> bool:
 
 def looks_like_model_file(path: Path) -> bool:
     name = path.name.lower()
+    if name.endswith(".gz") and not name.endswith(".tar.gz"):
+        name = name[:-3]  # a compressed model file: model.pb.gz, model.tflite.gz
     return name.endswith(MODEL_SUFFIXES) or name == "model.json"
 
 
-def _walk(root: Path, excludes: Sequence[str]) -> Iterable[Path]:
-    """Model directories and files under root; does not descend into a SavedModel."""
+def _link_allowed(path: Path, root: Path, follow_symlinks: bool) -> bool:
+    """A symlink found while walking ``root`` is followed only when it stays inside
+    ``root`` (or when the caller asked to follow every link)."""
+    if follow_symlinks:
+        return True
+    try:
+        return path.resolve().is_relative_to(root.resolve())
+    except (OSError, RuntimeError):  # dangling or looping link
+        return False
+
+
+def _walk(root: Path, excludes: Sequence[str], follow_symlinks: bool = False) -> Iterable[Path]:
+    """Model directories and files under root; does not descend into a SavedModel.
+
+    Symlinked directories are never descended into (no loops); a symlinked file is
+    linted only if it points inside ``root``, unless ``follow_symlinks``.
+    """
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
         here = Path(dirpath)
         if here != root and _excluded(here, excludes):
@@ -80,13 +99,16 @@ def _walk(root: Path, excludes: Sequence[str]) -> Iterable[Path]:
         dirnames.sort()
         for name in sorted(filenames):
             path = here / name
-            if path.is_symlink() or _excluded(path, excludes):
+            if _excluded(path, excludes):
+                continue
+            if path.is_symlink() and not (_link_allowed(path, root, follow_symlinks) and path.is_file()):
                 continue
             if looks_like_model_file(path):
                 yield path
 
 
-def expand_paths(paths: Sequence[str], excludes: Sequence[str] = (), base: Path | None = None) -> list[Target]:
+def expand_paths(paths: Sequence[str], excludes: Sequence[str] = (), base: Path | None = None,
+                 follow_symlinks: bool = False) -> list[Target]:
     found: dict[str, Target] = {}
 
     def add(path: Path, kind: str) -> None:
@@ -108,7 +130,7 @@ def expand_paths(paths: Sequence[str], excludes: Sequence[str] = (), base: Path 
                 add(root, "savedmodel_dir")
                 continue
             before = len(found)
-            for item in _walk(path, excludes):
+            for item in _walk(path, excludes, follow_symlinks):
                 add(item, "savedmodel_dir" if item.is_dir() else "file")
             if len(found) == before:
                 add(path, "empty_dir")

@@ -41,8 +41,9 @@ class Limits:
     max_config_bytes: int = 64 * MiB
     #: Deepest nesting of a JSON document (TF.js model.json, Keras configs).
     max_nesting_depth: int = 200
-    #: Longest single string read from a model: a TFLite string tensor element, a TF.js
-    #: string weight, a JSON string, an archive member name.
+    #: Longest single string decoded from a model's binary data: a TFLite string tensor
+    #: element or string field, a Flex operator's NodeDef, a TF.js string weight, an
+    #: archive member name. (Protobuf and JSON strings are bounded by the file limits.)
     max_string_bytes: int = 16 * MiB
     #: Wall-clock budget per artifact, in seconds (0 disables).
     time_budget: float = 120.0

@@ -18,7 +18,7 @@ import zlib
 from pathlib import Path
 from typing import Protocol
 
-from tfmodel_lint.limits import Limits, LimitExceededError
+from tfmodel_lint.limits import LimitExceededError, Limits
 
 #: Inflating less than this never trips the compression-ratio limit (tiny members
 #: legitimately compress far better than 200:1).

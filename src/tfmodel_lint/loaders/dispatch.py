@@ -7,21 +7,19 @@ SavedModel directories and SavedModels inside archives go through
 
 from __future__ import annotations
 
-import io
 import posixpath
-import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
 from tfmodel_lint.findings import Issue, Location, Severity
-from tfmodel_lint.formats import sniff
-from tfmodel_lint.limits import Limits, LimitExceededError
+from tfmodel_lint.formats import name_mismatch, sniff
+from tfmodel_lint.limits import LimitExceededError, Limits
 from tfmodel_lint.loaders import (
+    FORMAT_MISMATCH,
     LFS_POINTER,
     MALFORMED,
     NO_MODEL,
     UNREADABLE,
-    UNSAFE_MEMBER,
     ArtifactError,
     Loaded,
 )
@@ -47,7 +45,8 @@ LAZY_LOADERS: dict[str, str] = {
     "gzip": "tfmodel_lint.loaders.archives:load_gzip",
 }
 #: Called after a SavedModel source is loaded (the Keras loader reads keras_metadata.pb).
-SAVEDMODEL_HOOKS: list[str] = ["tfmodel_lint.loaders.keras_savedmodel:keras_metadata_hook"]
+SAVEDMODEL_HOOKS: list[str] = ["tfmodel_lint.loaders.keras_savedmodel:keras_metadata_hook",
+                               "tfmodel_lint.loaders.checkpoint:variables_hook"]
 
 
 def _resolve(spec: str) -> Callable[..., object] | None:
@@ -106,9 +105,33 @@ def load_file(path: Path, display: str, limits: Limits) -> Loaded:
     if kind == "hdf5":
         h5 = get_loader("hdf5")
         if h5 is not None:
-            return h5(b"", str(path), display, limits, 0)  # reads lazily from disk
+            return _noting_mismatch(kind, path.name, lambda: h5(b"", str(path), display, limits, 0))  # reads lazily
     data = read_file(path, limits)
+    if kind == "json":  # TF.js weight shards live beside model.json
+        from tfmodel_lint.loaders.tfjs import directory_reader, sibling_files
+
+        with sibling_files(directory_reader(path.parent, limits)):
+            return load_bytes(data, path.name, display, limits, 0)
     return load_bytes(data, path.name, display, limits, 0)
+
+
+def _mismatch_issue(message: str) -> Issue:
+    return Issue(FORMAT_MISMATCH, Severity.MEDIUM, "artifact", Location(), message, (), key="format-mismatch")
+
+
+def _noting_mismatch(kind: str, name: str, load: Callable[[], Loaded]) -> Loaded:
+    """Run a load; report a name that promises another format than the content."""
+    note = name_mismatch(kind, name)
+    if note is None:
+        return load()
+    try:
+        loaded = load()
+    except ArtifactError as exc:
+        exc.message = f"{exc.message} ({note})"
+        exc.args = (exc.message,)
+        raise
+    loaded.issues.insert(0, _mismatch_issue(f"content does not match the name: {note}"))
+    return loaded
 
 
 def load_bytes(data: bytes, name: str, display: str, limits: Limits, depth: int) -> Loaded:
@@ -117,70 +140,59 @@ def load_bytes(data: bytes, name: str, display: str, limits: Limits, depth: int)
         raise ArtifactError(MALFORMED, "empty file")
     if kind == "lfs_pointer":
         raise ArtifactError(LFS_POINTER, "Git LFS pointer file, not the model itself; run 'git lfs pull'")
+    return _noting_mismatch(kind, name, lambda: _load_kind(kind, data, name, display, limits, depth))
+
+
+def _load_kind(kind: str, data: bytes, name: str, display: str, limits: Limits, depth: int) -> Loaded:
     if kind == "zip":
         return load_zip(data, display, limits, depth)
     loader = get_loader(kind)
     if loader is not None:
         return loader(data, name, display, limits, depth)
     if kind in ("protobuf", "protobuf_text"):
-        fmt, models = models_from_bytes(data, name, display, limits, text=kind == "protobuf_text")
+        fmt, models = models_from_bytes(data, posixpath.basename(name), display, limits,
+                                        text=kind == "protobuf_text")
         return Loaded(fmt, models)
     raise ArtifactError(MALFORMED, f"unsupported or unrecognised content ({kind})")
 
 
-def _member_issue(code: str, member: str, message: str, severity: Severity) -> Issue:
-    return Issue(code, severity, "artifact", Location(member=member), message, (), key=member)
-
-
 def unsafe_name(name: str) -> str | None:
-    if name.startswith("/") or name.startswith("\\") or (len(name) > 1 and name[1] == ":"):
-        return "absolute member name"
-    if ".." in name.replace("\\", "/").split("/"):
-        return "member name escapes the archive ('..')"
-    return None
+    from tfmodel_lint.loaders.archives import unsafe_name as check
+
+    return check(name)
 
 
 def load_zip(data: bytes, display: str, limits: Limits, depth: int) -> Loaded:
+    from tfmodel_lint.loaders.archives import archive_budget, open_zip, zip_member_issues
+
     if depth > limits.max_archive_depth:
         raise LimitExceededError("max_archive_depth", limits.max_archive_depth, "archives nested too deeply")
-    try:
-        zf = zipfile.ZipFile(io.BytesIO(data))
-        infos = zf.infolist()
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError) as exc:
-        raise ArtifactError(MALFORMED, f"not a valid zip archive: {exc}") from None
-    if len(infos) > limits.max_archive_entries:
-        raise LimitExceededError("max_archive_entries", limits.max_archive_entries, f"{len(infos)} members")
-    issues: list[Issue] = []
-    seen: set[str] = set()
-    for info in infos:
-        problem = unsafe_name(info.filename)
-        if problem:
-            issues.append(_member_issue(UNSAFE_MEMBER, info.filename, f"{problem}: {info.filename!r}", Severity.HIGH))
-        if info.filename in seen:
-            issues.append(_member_issue(UNSAFE_MEMBER, info.filename, f"duplicate member name {info.filename!r}", Severity.HIGH))
-        seen.add(info.filename)
-        mode = (info.external_attr >> 16) & 0o170000
-        if mode == 0o120000:
-            issues.append(_member_issue(UNSAFE_MEMBER, info.filename, f"symlink member {info.filename!r}", Severity.HIGH))
+    zf, infos = open_zip(data, limits)
+    issues, skip = zip_member_issues(infos, len(data), limits)
     roots = sorted(
         posixpath.dirname(i.filename) for i in infos
-        if posixpath.basename(i.filename) in ("saved_model.pb", "saved_model.pbtxt") and not unsafe_name(i.filename)
+        if posixpath.basename(i.filename) in ("saved_model.pb", "saved_model.pbtxt") and i.filename not in skip
     )
     if roots:
-        budget = [limits.max_archive_bytes]
         loaded = Loaded("savedmodel_zip")
-        for root in roots:
-            shown = f"{display}!{root}" if root else display
-            inner = load_savedmodel_source(ZipSource(zf, root, limits, budget), shown, limits)
-            loaded.models.extend(inner.models)
-            loaded.issues.extend(inner.issues)
+        with archive_budget(limits, len(data)) as (budget, _size):
+            for root in roots:
+                shown = f"{display}!{root}" if root else display
+                inner = load_savedmodel_source(ZipSource(zf, root, limits, budget), shown, limits)
+                for model in inner.models:
+                    if root:
+                        model.meta.setdefault("archive_member", root)
+                loaded.models.extend(inner.models)
+                loaded.issues.extend(inner.issues)
         loaded.issues[:0] = issues
         return loaded
     names = {i.filename for i in infos}
-    other = get_loader("keras_zip" if "config.json" in names else "archive_zip")
+    keras = "config.json" in names
+    other = get_loader("keras_zip" if keras else "archive_zip")
     if other is not None:
         inner = other(data, "", display, limits, depth)
-        inner.issues[:0] = issues
+        if keras:  # the archive loader reports member names and types itself
+            inner.issues[:0] = issues
         return inner
     if issues:
         return Loaded("zip", [], issues)

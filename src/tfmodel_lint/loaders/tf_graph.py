@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from google.protobuf import message as pb_message
 
 from tfmodel_lint.ir import Asset, EntryPoint, Function, ModelIR, Signature
-from tfmodel_lint.limits import LimitExceededError, Limits
+from tfmodel_lint.limits import PROTOBUF_DEPTH_ERROR, PROTOBUF_MAX_DEPTH, LimitExceededError, Limits
 from tfmodel_lint.loaders import MALFORMED, ArtifactError
 
 if TYPE_CHECKING:
@@ -28,11 +28,20 @@ def pb2() -> Any:
     return tfmodel_lint_pb2
 
 
+def _depth_error(what: str) -> LimitExceededError:
+    return LimitExceededError("protobuf_depth", PROTOBUF_MAX_DEPTH,
+                              f"{what} protobuf nested deeper than the protobuf runtime decodes")
+
+
 def _parse_binary(cls: Any, data: bytes, what: str) -> Any:
     msg = cls()
     try:
         msg.ParseFromString(data)
-    except (pb_message.DecodeError, RecursionError, ValueError, OverflowError) as exc:
+    except RecursionError:
+        raise _depth_error(what) from None
+    except (pb_message.DecodeError, ValueError, OverflowError) as exc:
+        if PROTOBUF_DEPTH_ERROR in str(exc):
+            raise _depth_error(what) from None
         raise ArtifactError(MALFORMED, f"not a valid {what} protobuf: {exc}") from None
     return msg
 
@@ -46,7 +55,9 @@ def _parse_text(cls: Any, data: bytes, what: str) -> Any:
         text_format.Parse(text, msg, allow_unknown_field=True, allow_unknown_extension=True)
     except UnicodeDecodeError as exc:
         raise ArtifactError(MALFORMED, f"text {what} is not UTF-8: {exc}") from None
-    except (text_format.ParseError, RecursionError, ValueError, OverflowError) as exc:
+    except RecursionError:
+        raise _depth_error(f"text {what}") from None
+    except (text_format.ParseError, ValueError, OverflowError) as exc:
         raise ArtifactError(MALFORMED, f"not a valid text {what}: {exc}") from None
     return msg
 
@@ -114,7 +125,11 @@ def _try_graphdef(data: bytes) -> Any:
     gd = mod.GraphDef()
     try:
         gd.ParseFromString(data)
-    except (pb_message.DecodeError, RecursionError, ValueError, OverflowError):
+    except RecursionError:
+        raise _depth_error("GraphDef") from None
+    except (pb_message.DecodeError, ValueError, OverflowError) as exc:
+        if PROTOBUF_DEPTH_ERROR in str(exc):
+            raise _depth_error("GraphDef") from None
         return None
     if not gd.node and not gd.library.function:
         return None
@@ -172,6 +187,57 @@ def _object_paths(graph: Any) -> dict[int, str]:
     return paths
 
 
+def _escape_local_name(name: str) -> str:
+    """A local name as TensorFlow writes it in checkpoint keys ('.' -> '..', '/' -> '.S')."""
+    return name.replace(".", "..").replace("/", ".S")
+
+
+def _checkpoint_paths(graph: Any, wanted: set[int], per_node: int = 4) -> dict[int, list[str]]:
+    """Object path(s) of the ``wanted`` nodes as checkpoint keys spell them: local names
+    escaped and joined with '/', along the shortest paths from the root (TensorFlow
+    names a variable ``<path>/.ATTRIBUTES/VARIABLE_VALUE`` after the first shortest
+    path it finds; when several tie, all of them are kept, up to ``per_node``)."""
+    depth: dict[int, int] = {0: 0}
+    found: dict[int, list[str]] = {0: [""]}
+    queue = [0]
+    head = 0
+    while head < len(queue):
+        nid = queue[head]
+        head += 1
+        if nid >= len(graph.nodes):
+            continue
+        for child in graph.nodes[nid].children:
+            cid = child.node_id
+            if not 0 <= cid < len(graph.nodes):
+                continue
+            if cid not in depth:
+                depth[cid] = depth[nid] + 1
+                found[cid] = []
+                queue.append(cid)
+            if depth[cid] == depth[nid] + 1 and len(found[cid]) < per_node:
+                name = _escape_local_name(child.local_name)
+                for base in found[nid][:per_node]:
+                    path = f"{base}/{name}" if base else name
+                    if path not in found[cid] and len(found[cid]) < per_node:
+                        found[cid].append(path)
+    return {nid: found[nid] for nid in wanted if found.get(nid)}
+
+
+def _variable_paths(og: Any, labels: dict[int, str]) -> dict[str, list[str]]:
+    """``{name: [checkpoint object path, ...]}`` for every variable of the object graph,
+    keyed by its ``SavedVariable.name`` (several variables may share one: TF2 calls every
+    unnamed variable ``Variable``) and by its dotted object path."""
+    ids = {nid for nid, obj in enumerate(og.nodes) if obj.WhichOneof("kind") == "variable"}
+    ckpt = _checkpoint_paths(og, ids)
+    out: dict[str, list[str]] = {}
+    for nid in sorted(ids):
+        for name in (og.nodes[nid].variable.name, labels.get(nid, "")):
+            if name:
+                bucket = out.setdefault(name, [])
+                bucket.extend(p for p in ckpt.get(nid, ()) if p not in bucket)
+    return out
+
+
 def metagraph_model(mg: MetaGraphDef, path: str, fmt: str, limits: Limits, graph_name: str = GRAPH) -> ModelIR:
     graph = Function(graph_name, "graph", mg.graph_def.node)
     model = ModelIR(path=path, format=fmt, functions=_functions(mg.graph_def, limits), graph=graph)
@@ -212,6 +278,7 @@ def _object_graph(model: ModelIR, mg: MetaGraphDef) -> None:
     if not og.nodes:
         return
     paths = _object_paths(og)
+    model.cache["variable_paths"] = _variable_paths(og, paths)
     bound: dict[str, dict[int, tuple[str, str]]] = {}
     entries: dict[str, str] = {}
     saver_fns: set[str] = set()
@@ -254,7 +321,7 @@ def _object_graph(model: ModelIR, mg: MetaGraphDef) -> None:
                 afd = mg.asset_file_def
                 binding[first + k] = ("asset", afd[idx].filename if 0 <= idx < len(afd) else label)
             elif kind == "variable":
-                binding[first + k] = ("variable", obj.variable.name or label)
+                binding[first + k] = ("variable", label or obj.variable.name)
             elif kind == "constant":
                 binding[first + k] = ("graph_node", obj.constant.operation)
             else:
@@ -292,5 +359,11 @@ def models_from_bytes(
     if fmt.startswith("savedmodel"):
         return fmt, savedmodel_models(msg, path, fmt, limits)
     if fmt.startswith("metagraph"):
-        return fmt, [metagraph_model(msg, path, fmt, limits)]
+        model = metagraph_model(msg, path, fmt, limits)
+        if not model.entry_points and model.graph is not None:
+            # A standalone .meta is loaded with import_meta_graph, after which any op
+            # can be run by name: like a bare GraphDef, all of it is reachable.
+            model.entry_points.append(EntryPoint("graph", False, graph_outputs=tuple(
+                n.name for n in model.graph.node_defs)))
+        return fmt, [model]
     return fmt, [graphdef_model(msg, path, fmt, limits)]

@@ -99,6 +99,39 @@ class GitLfsPointer(ArtifactRule):
     summary = "Git LFS pointer file instead of a model"
 
 
+class FormatMismatch(ArtifactRule):
+    """The artifact's name promises one format and its content is another: a ``.h5``
+    that is a zip, a ``.tflite`` that is a SavedModel protobuf, a ``.pbtxt`` that is
+    binary.
+
+    The linter goes by the content and lints what is really there, but tools that
+    dispatch on the extension (Keras, TensorFlow, other scanners) see a different file
+    than the linter does; a renamed artifact is a common way to slip past a scanner.
+    Severity: medium.
+    """
+
+    code = "TFL907"
+    name = "format-mismatch"
+    severity = Severity.MEDIUM
+    summary = "Artifact content does not match its file name"
+
+
+class CustomOperator(ArtifactRule):
+    """A TFLite model uses a custom operator (not a builtin and not a Select-TF "Flex"
+    operator).
+
+    Its kernel is native code that the application registers with the interpreter;
+    the model only names it, so what it does cannot be checked here. Known custom
+    operators (``TFLite_Detection_PostProcess``...) are common; an unknown name deserves
+    a look at the application that ships it. Severity: low.
+    """
+
+    code = "TFL908"
+    name = "custom-operator"
+    severity = Severity.LOW
+    summary = "TFLite model uses a custom operator"
+
+
 class RuleCrashed(ArtifactRule):
     """A rule raised an exception on this artifact: a bug in the rule or its plugin.
 
@@ -118,5 +151,7 @@ RULES = [
     NoModelFound,
     UnsafeArchiveMember,
     GitLfsPointer,
+    FormatMismatch,
+    CustomOperator,
     RuleCrashed,
 ]

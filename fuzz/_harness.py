@@ -1,0 +1,262 @@
+"""The fuzz targets, shared by the atheris entry points and the short deterministic run.
+
+Each target feeds one input to one loader, then runs every installed rule on whatever
+models it produced. An input may be rejected with the linter's own errors
+(:class:`ArtifactError`, :class:`LimitExceededError`, :class:`MarshalError`); any
+other exception is a crash. ``RecursionError`` and ``MemoryError`` count as crashes
+too: the loaders must bound their own work rather than lean on the interpreter.
+
+Seeds come from the project's fixtures (``examples/models``, ``tests/fixtures``, the
+fixture cache built by the test suite) plus a few inputs generated here (a Keras
+HDF5 image, a ``.keras`` zip, marshalled code, archives of the other seeds).
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import marshal
+import tarfile
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+
+_STATE: dict[str, Any] = {}
+
+
+def limits() -> Any:
+    """Small limits: fuzzing wants many fast executions, not big allocations."""
+    from tfmodel_lint.limits import Limits
+
+    mib = 1 << 20
+    return Limits(max_file_bytes=8 * mib, max_archive_bytes=32 * mib, max_archive_entries=2000,
+                  max_nodes=200_000, max_functions=20_000, max_config_bytes=8 * mib, max_string_bytes=mib,
+                  time_budget=0)
+
+
+def _rules() -> tuple[Any, Any]:
+    if "rules" not in _STATE:
+        from tfmodel_lint.rules.base import RuleContext
+        from tfmodel_lint.rules.registry import discover
+        from tfmodel_lint.signatures import load
+
+        _STATE["rules"] = (discover(), RuleContext(load()))
+    return _STATE["rules"]  # type: ignore[no-any-return]
+
+
+def expected_errors() -> tuple[type[BaseException], ...]:
+    from tfmodel_lint.limits import LimitExceededError
+    from tfmodel_lint.loaders import ArtifactError
+
+    errors: list[type[BaseException]] = [ArtifactError, LimitExceededError]
+    try:
+        from tfmodel_lint.analysis.marshal_reader import MarshalError
+
+        errors.append(MarshalError)
+    except ImportError:
+        pass
+    return tuple(errors)
+
+
+def run_rules(loaded: Any) -> int:
+    registry, ctx = _rules()
+    found = 0
+    for model in loaded.models:
+        for entry in registry.rules:
+            found += sum(1 for _ in entry.rule.check(model, ctx))
+    return found
+
+
+def _lint(loader: Callable[..., Any], data: bytes, name: str) -> None:
+    try:
+        loaded = loader(data, name, name, limits(), 0)
+    except expected_errors():
+        return
+    run_rules(loaded)
+
+
+# -- targets -------------------------------------------------------------------------
+
+
+def target_savedmodel(data: bytes) -> None:
+    """SavedModel / MetaGraphDef / GraphDef, binary or text, sniffed like any file."""
+    from tfmodel_lint.loaders.dispatch import load_bytes
+
+    _lint(load_bytes, data, "saved_model.pb")
+
+
+def target_tflite(data: bytes) -> None:
+    from tfmodel_lint.loaders.tflite import load_tflite
+
+    _lint(load_tflite, data, "model.tflite")
+
+
+def target_tfjs(data: bytes) -> None:
+    """model.json; every weight shard it names reads as the input's last 256 bytes."""
+    from tfmodel_lint.loaders.tfjs import load_json, sibling_files
+
+    tail = data[-256:]
+    with sibling_files(lambda rel: tail):
+        _lint(load_json, data, "model.json")
+
+
+def target_archives(data: bytes) -> None:
+    """zip, tar, tar.gz, gzip: the content decides."""
+    from tfmodel_lint.loaders.dispatch import load_bytes
+
+    _lint(load_bytes, data, "archive.bin")
+
+
+def target_hdf5(data: bytes) -> None:
+    from tfmodel_lint.loaders.dispatch import get_loader
+
+    loader = get_loader("hdf5")
+    if loader is not None:
+        _lint(loader, data, "model.h5")
+
+
+def target_keras(data: bytes) -> None:
+    """A ``.keras`` file, through the dispatcher as the linter reads it (the zip is opened
+    and its member names checked before the Keras loader sees it)."""
+    from tfmodel_lint.loaders.dispatch import get_loader, load_bytes
+
+    if get_loader("keras_zip") is not None:
+        _lint(load_bytes, data, "model.keras")
+
+
+def target_marshal(data: bytes) -> None:
+    try:
+        from tfmodel_lint.analysis.marshal_reader import read_code
+    except ImportError:
+        return
+    try:
+        read_code(data)
+    except expected_errors():
+        return
+
+
+# -- seeds ---------------------------------------------------------------------------
+
+
+def _fixture_dirs() -> list[Path]:
+    dirs = [ROOT / "examples" / "models", ROOT / "tests" / "fixtures"]
+    cache = ROOT / ".fixture-cache"
+    if cache.is_dir():
+        dirs.extend(sorted(p for p in cache.iterdir() if p.is_dir() and (p / "manifest.json").is_file()))
+    return dirs
+
+
+def _files(*patterns: str, limit: int = 64, max_bytes: int = 2 << 20) -> list[bytes]:
+    out: list[bytes] = []
+    for base in _fixture_dirs():
+        for pattern in patterns:
+            for path in sorted(base.rglob(pattern)):
+                if path.is_file() and not path.is_symlink() and path.stat().st_size <= max_bytes:
+                    out.append(path.read_bytes())
+                    if len(out) >= limit:
+                        return out
+    return out
+
+
+def _lambda_code() -> str:
+    # compile() of a fixed snippet only builds a code object to serialize; nothing runs.
+    code = compile("lambda x: x * 2", "<seed>", "eval").co_consts[0]
+    return base64.encodebytes(marshal.dumps(code)).decode("ascii")
+
+
+def _keras_config() -> dict[str, Any]:
+    code = _lambda_code()
+    return {"class_name": "Sequential", "config": {"name": "s", "layers": [
+        {"class_name": "InputLayer", "config": {"batch_input_shape": [None, 2], "name": "in"}},
+        {"class_name": "Lambda", "config": {"name": "lam", "function": [code, None, None],
+                                            "function_type": "lambda", "module": "__main__"}},
+        {"class_name": "Dense", "module": "keras.layers", "config": {"name": "d", "units": 1}},
+    ]}}
+
+
+def _h5_seed() -> list[bytes]:
+    try:
+        import h5py
+    except ImportError:
+        return []
+    buf = io.BytesIO()
+    with h5py.File(buf, "w") as fh:
+        fh.attrs["model_config"] = json.dumps(_keras_config())
+        fh.attrs["keras_version"] = "2.21.0"
+        fh.attrs["backend"] = "tensorflow"
+        fh.create_group("model_weights")
+    return [buf.getvalue()]
+
+
+def _keras_zip_seed() -> list[bytes]:
+    v3 = {"module": "keras", "class_name": "Sequential", "config": {"name": "s", "layers": [
+        {"module": "keras.layers", "class_name": "Lambda", "config": {"name": "lam", "function": {
+            "class_name": "__lambda__", "config": {"code": _lambda_code(), "defaults": None, "closure": None}}}}]}}
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("config.json", json.dumps(v3))
+        zf.writestr("metadata.json", json.dumps({"keras_version": "3.15.1"}))
+        zf.writestr("model.weights.h5", b"")
+    return [buf.getvalue()]
+
+
+def _marshal_seeds() -> list[bytes]:
+    sources = ["lambda x: x * 2", "lambda t: __import__('os').system('id') or t",
+               "def f(a, *b, c=3, **d):\n    import subprocess\n    return [i for i in b if i]\n"]
+    # compile() of these fixed snippets only builds code objects to serialize; nothing runs.
+    return [marshal.dumps(compile(src, "<seed>", "exec")) for src in sources]
+
+
+def _archive_seeds() -> list[bytes]:
+    members = _files("*.tflite", "saved_model.pb", "*.pbtxt", limit=4, max_bytes=64 << 10)
+    out = []
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for i, data in enumerate(members):
+            zf.writestr(f"m{i}/model{i}.pb", data)
+    out.append(buf.getvalue())
+    for mode in ("w", "w:gz"):
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode=mode) as tar:  # type: ignore[call-overload]
+            for i, data in enumerate(members):
+                info = tarfile.TarInfo(f"export/{i}/saved_model.pb" if i == 0 else f"m{i}.tflite")
+                info.size = len(data)
+                tar.addfile(info, io.BytesIO(data))
+        out.append(buf.getvalue())
+    out.extend(_files("*.zip", "*.tar", "*.tgz", "*.gz", limit=16, max_bytes=256 << 10))
+    return out
+
+
+@dataclass(frozen=True)
+class Harness:
+    name: str
+    target: Callable[[bytes], None]
+    seeds: Callable[[], list[bytes]]
+
+
+HARNESSES: dict[str, Harness] = {h.name: h for h in (
+    Harness("savedmodel", target_savedmodel,
+            lambda: _files("saved_model.pb", "*.pbtxt", "*.meta", "*.pb", limit=48, max_bytes=512 << 10)),
+    Harness("hdf5", target_hdf5, lambda: _h5_seed() + _files("*.h5", limit=8, max_bytes=512 << 10)),
+    Harness("keras", target_keras, lambda: _keras_zip_seed() + _files("*.keras", limit=8, max_bytes=512 << 10)),
+    Harness("tflite", target_tflite, lambda: _files("*.tflite", limit=16)),
+    Harness("tfjs", target_tfjs, lambda: _files("model.json", limit=16)),
+    Harness("archives", target_archives, _archive_seeds),
+    Harness("marshal", target_marshal, _marshal_seeds),
+)}
+
+
+def seeds(name: str) -> list[bytes]:
+    found = HARNESSES[name].seeds()
+    return found or [b""]
+
+
+def iter_corpus(directory: Path) -> Iterator[bytes]:
+    for path in sorted(directory.iterdir()):
+        if path.is_file():
+            yield path.read_bytes()

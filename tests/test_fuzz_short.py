@@ -1,0 +1,49 @@
+"""A short, deterministic fuzz run of every harness in ``fuzz/``: the seeds (from the
+fixtures) and a fixed number of inputs made from them by the seeded pure-Python mutator
+(``fuzz/mutate.py``), no atheris needed. Each harness runs in its own subprocess with a
+time limit, so a hang or a crash of a native library cannot take the test run down.
+
+The long coverage-guided runs are described in ``fuzz/README.md``.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import ROOT, build_cached
+
+COUNT = 250
+SEED = 0
+TIMEOUT = 20
+#: Harnesses whose short run still hits a known bug outside this suite's files.
+KNOWN_HANGS = {
+    "hdf5": "libhdf5 loops forever reading a corrupted variable-length string attribute "
+            "(tests/fixtures/fuzz_regressions/hdf5_vlen_attribute_hang.h5); keras_h5 needs a guard",
+}
+
+
+@pytest.fixture(scope="module")
+def fixtures_built() -> None:
+    build_cached("build_format_fixtures.py")  # seeds come from the fixture cache too
+
+
+@pytest.mark.parametrize("name", ["savedmodel", "hdf5", "keras", "tflite", "tfjs", "archives", "marshal"])
+def test_short_fuzz_run(name: str, fixtures_built: None) -> None:
+    try:
+        proc = subprocess.run([sys.executable, "-m", "fuzz.short_run", name, str(COUNT), str(SEED)],
+                              capture_output=True, text=True, cwd=str(ROOT), timeout=TIMEOUT, check=False)
+    except subprocess.TimeoutExpired:
+        if name in KNOWN_HANGS:
+            pytest.xfail(KNOWN_HANGS[name])
+        raise
+    assert proc.stdout.strip(), proc.stderr[-3000:]
+    report = json.loads(proc.stdout.strip().splitlines()[-1])
+    crashes = report["crashes"]
+    assert not crashes, json.dumps(crashes, indent=1)[:4000]
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert report["executions"] == COUNT + report["seeds"]
+    assert report["seeds"] >= 1

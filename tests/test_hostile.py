@@ -1,0 +1,575 @@
+"""Hostile input: every case is linted together with a valid model in the same run; the
+case yields the expected artifact finding (or is tolerated where noted), never a
+traceback or an internal error, and the valid model is still linted.
+
+Inputs are made here (archives, protobufs, JSON, flatbuffers); the TFLite and TF.js
+cases start from the real fixtures of ``build_format_fixtures.py``.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import os
+import random
+import struct
+import tarfile
+import zipfile
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import build_cached
+from tests.helpers import lint
+from tfmodel_lint.limits import Limits
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "models"
+GOOD = EXAMPLES / "malicious_reader"
+LFS = b"version https://git-lfs.github.com/spec/v1\noid sha256:" + b"0" * 64 + b"\nsize 1234\n"
+
+
+@pytest.fixture(scope="module")
+def fmt() -> Path:
+    return build_cached("build_format_fixtures.py")
+
+
+# -- byte builders ---------------------------------------------------------------------
+
+
+def varint(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        b = n & 0x7F
+        n >>= 7
+        out.append(b | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
+def field(num: int, payload: bytes) -> bytes:
+    return varint(num << 3 | 2) + varint(len(payload)) + payload
+
+
+def node(name: bytes, op: bytes, inputs: tuple[bytes, ...] = (), attrs: bytes = b"") -> bytes:
+    return field(1, name) + field(2, op) + b"".join(field(3, i) for i in inputs) + attrs
+
+
+def str_attr(key: bytes, value: bytes) -> bytes:
+    # NodeDef.attr map entry: key=1, value=2 (AttrValue.s = 2)
+    return field(5, field(1, key) + field(2, field(2, value)))
+
+
+def const_string(name: bytes, value: bytes) -> bytes:
+    tensor = varint(1 << 3) + varint(7) + field(8, value)  # dtype DT_STRING, string_val
+    return node(name, b"Const", attrs=field(5, field(1, b"value") + field(2, field(8, tensor))))
+
+
+def reader_graphdef() -> bytes:
+    """A frozen GraphDef: ReadFile('/etc/passwd')."""
+    return field(1, const_string(b"fname", b"/etc/passwd")) + field(1, node(b"read", b"ReadFile", (b"fname",)))
+
+
+def deep_attr(levels: int) -> bytes:
+    """AttrValue.func -> NameAttrList.attr -> AttrValue ... nested ``levels`` times."""
+    inner = b""
+    for _ in range(levels):
+        entry = field(1, b"a") + field(2, inner)
+        inner = field(10, field(2, entry))
+    return inner
+
+
+def zip_bytes(members: list[tuple[str, bytes]], method: int = zipfile.ZIP_DEFLATED) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", method) as zf:
+        for name, data in members:
+            zf.writestr(name, data)
+    return buf.getvalue()
+
+
+def tar_bytes(entries: list[tarfile.TarInfo | tuple[str, bytes]], mode: str = "w") -> bytes:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode=mode) as tar:  # type: ignore[call-overload]
+        for entry in entries:
+            if isinstance(entry, tarfile.TarInfo):
+                tar.addfile(entry)
+            else:
+                info = tarfile.TarInfo(entry[0])
+                info.size = len(entry[1])
+                tar.addfile(info, io.BytesIO(entry[1]))
+    return buf.getvalue()
+
+
+def tar_link(name: str, kind: bytes, target: str = "") -> tarfile.TarInfo:
+    info = tarfile.TarInfo(name)
+    info.type = kind
+    info.linkname = target
+    return info
+
+
+def patch_zip(data: bytes, local: dict[int, bytes], central: dict[int, bytes]) -> bytes:
+    """Overwrite bytes at offsets of the first local header and first central record."""
+    buf = bytearray(data)
+    cd = struct.unpack_from("<I", buf, buf.rfind(b"PK\x05\x06") + 16)[0]
+    for off, value in local.items():
+        buf[off:off + len(value)] = value
+    for off, value in central.items():
+        buf[cd + off:cd + off + len(value)] = value
+    return bytes(buf)
+
+
+def overlapping_zip() -> bytes:
+    """Two central-directory entries sharing one local entry (non-recursive zip bomb)."""
+    data = bytearray(zip_bytes([("a.tflite", b"\x00" * 5000)]))
+    eocd = data.rfind(b"PK\x05\x06")
+    cd_size, cd_off = struct.unpack_from("<II", data, eocd + 12)
+    record = bytearray(data[cd_off:cd_off + cd_size])
+    twin = bytearray(record)
+    twin[46:46 + 8] = b"b.tflite"
+    out = data[:cd_off] + record + twin
+    eocd_rec = bytearray(data[eocd:eocd + 22])
+    struct.pack_into("<HHII", eocd_rec, 8, 2, 2, cd_size * 2, cd_off)
+    return bytes(out + eocd_rec)
+
+
+def nested_zip(levels: int, leaf: bytes, name: str = "m.zip") -> bytes:
+    data = zip_bytes([("model.pb", leaf)])
+    for _ in range(levels):
+        data = zip_bytes([(name, data)])
+    return data
+
+
+def wide_nested_zip() -> bytes:
+    """42.zip in miniature: 4 copies per level, 5 levels, zeros at the leaves."""
+    data = zip_bytes([("zeros.pb", b"\x00" * (3 << 20))])
+    for level in range(5):
+        data = zip_bytes([(f"l{level}_{i}.zip", data) for i in range(4)])
+    return data
+
+
+def nested_gzip(levels: int) -> bytes:
+    data = reader_graphdef()
+    for _ in range(levels):
+        data = gzip.compress(data, mtime=0)
+    return data
+
+
+def deep_json(levels: int) -> bytes:
+    return b'{"modelTopology": ' + b"[" * levels + b"]" * levels + b"}"
+
+
+def flat_offsets_bomb() -> bytes:
+    """A TFLite flatbuffer whose operators vector repeats one shared Operator table with a
+    large inputs vector: tiny on disk, quadratic to walk naively."""
+    import flatbuffers  # type: ignore[import-untyped]
+
+    n = 4000
+    b = flatbuffers.Builder(1024)
+    b.StartVector(4, n, 4)
+    for _ in range(n):
+        b.PrependInt32(0)
+    inputs = b.EndVector()
+    b.StartObject(3)  # Operator: opcode_index(0), inputs(1), outputs(2)
+    b.PrependUOffsetTRelativeSlot(1, inputs, 0)
+    op = b.EndObject()
+    b.StartVector(4, n, 4)
+    for _ in range(n):
+        b.PrependUOffsetTRelative(op)
+    ops = b.EndVector()
+    b.StartObject(4)  # SubGraph: tensors(0), inputs(1), outputs(2), operators(3)
+    b.PrependUOffsetTRelativeSlot(3, ops, 0)
+    sg = b.EndObject()
+    b.StartVector(4, 1, 4)
+    b.PrependUOffsetTRelative(sg)
+    sgs = b.EndVector()
+    b.StartObject(4)  # OperatorCode: builtin ADD
+    b.PrependInt32Slot(3, 0, -1)
+    code = b.EndObject()
+    b.StartVector(4, 1, 4)
+    b.PrependUOffsetTRelative(code)
+    codes = b.EndVector()
+    b.StartObject(3)  # Model: version(0), operator_codes(1), subgraphs(2)
+    b.PrependUOffsetTRelativeSlot(1, codes, 0)
+    b.PrependUOffsetTRelativeSlot(2, sgs, 0)
+    model = b.EndObject()
+    b.Finish(model, file_identifier=b"TFL3")
+    return bytes(b.Output())
+
+
+# -- the cases -------------------------------------------------------------------------
+
+
+@dataclass
+class Case:
+    name: str
+    build: Callable[[Path, Path], Path]  # (tmp_path, fixtures) -> path to lint
+    codes: tuple[str, ...]  # each must be reported for the case ("" : nothing required)
+    limits: Limits | None = None
+    needs_fixtures: bool = False
+    tolerated: bool = False  # no artifact error expected: linted normally
+
+
+def _file(name: str, data: bytes | Callable[[], bytes]) -> Callable[[Path, Path], Path]:
+    def build(tmp: Path, fx: Path) -> Path:
+        path = tmp / name
+        path.write_bytes(data() if callable(data) else data)
+        return path
+
+    return build
+
+
+def _from_fixture(rel: str, name: str, mutate: Callable[[bytes], bytes]) -> Callable[[Path, Path], Path]:
+    def build(tmp: Path, fx: Path) -> Path:
+        path = tmp / name
+        path.write_bytes(mutate((fx / rel).read_bytes()))
+        return path
+
+    return build
+
+
+def _tfjs_dir(doc: Callable[[dict[str, object]], dict[str, object]], shard: Callable[[bytes], bytes] = lambda b: b,
+              raw: bytes | None = None) -> Callable[[Path, Path], Path]:
+    def build(tmp: Path, fx: Path) -> Path:
+        src = fx / "tfjs" / "graph_reader"
+        out = tmp / "web"
+        out.mkdir()
+        base = json.loads((src / "model.json").read_text())
+        (out / "model.json").write_bytes(raw if raw is not None else json.dumps(doc(base)).encode())
+        (out / "group1-shard1of1.bin").write_bytes(shard((src / "group1-shard1of1.bin").read_bytes()))
+        return out / "model.json"
+
+    return build
+
+
+def _savedmodel_dir(content: bytes) -> Callable[[Path, Path], Path]:
+    def build(tmp: Path, fx: Path) -> Path:
+        d = tmp / "sm"
+        d.mkdir()
+        (d / "saved_model.pb").write_bytes(content)
+        return d
+
+    return build
+
+
+def _junk_dir(tmp: Path, fx: Path) -> Path:
+    d = tmp / "junk"
+    (d / "sub").mkdir(parents=True)
+    (d / "notes.txt").write_text("hello")
+    (d / "sub" / "data.csv").write_text("a,b\n1,2\n")
+    return d
+
+
+def _junk_models_dir(tmp: Path, fx: Path) -> Path:
+    d = tmp / "junkmodels"
+    d.mkdir()
+    rng = random.Random(3)
+    for name in ("a.pb", "b.tflite", "c.meta", "d.pbtxt", "model.json"):
+        (d / name).write_bytes(bytes(rng.getrandbits(8) for _ in range(300)))
+    return d
+
+
+def _symlink_out(tmp: Path, fx: Path) -> Path:
+    outside = tmp / "outside"
+    outside.mkdir()
+    (outside / "secret.pb").write_bytes(reader_graphdef())
+    scanned = tmp / "scanned"
+    scanned.mkdir()
+    (scanned / "model.pb").symlink_to(outside / "secret.pb")
+    (scanned / "linked_dir").symlink_to(outside, target_is_directory=True)
+    return scanned
+
+
+def _savedmodel_symlink_out(tmp: Path, fx: Path) -> Path:
+    outside = tmp / "elsewhere.pb"
+    outside.write_bytes(GOOD.joinpath("saved_model.pb").read_bytes())
+    d = tmp / "linked_sm"
+    d.mkdir()
+    (d / "saved_model.pb").symlink_to(outside)
+    return d
+
+
+def _lfs_savedmodel(tmp: Path, fx: Path) -> Path:
+    return _savedmodel_dir(LFS)(tmp, fx)
+
+
+def _tflite_mut(mutate: Callable[[bytes], bytes]) -> Callable[[Path, Path], Path]:
+    return _from_fixture("tflite/flex_reader.tflite", "model.tflite", mutate)
+
+
+def _rand(n: int, seed: int) -> bytes:
+    rng = random.Random(seed)
+    return bytes(rng.getrandbits(8) for _ in range(n))
+
+
+def _flip_flex_options(data: bytes) -> bytes:
+    """Corrupt the FlexBuffer of the first Flex op (its NodeDef bytes) in place."""
+    at = data.find(b"\x12\x08ReadFile")  # NodeDef.op = "ReadFile" inside the FlexBuffer
+    buf = bytearray(data)
+    buf[at:at + 10] = b"\xff" * 10
+    return bytes(buf)
+
+
+def _huge_string_count(data: bytes) -> bytes:
+    at = data.find(b"/etc/passwd") - 12  # string tensor header: count, 2 offsets
+    buf = bytearray(data)
+    buf[at:at + 4] = struct.pack("<i", 1 << 28)
+    return bytes(buf)
+
+
+def _bad_opcode_index(data: bytes) -> bytes:
+    # Rewrite every opcode_index field value 0..3 is hard to find; instead point the root
+    # offset into the identifier so every table read is garbage.
+    return struct.pack("<I", 4) + data[4:]
+
+
+def _tar_gz_bomb() -> bytes:
+    return tar_bytes([("zeros.tflite", b"\x00" * (24 << 20))], mode="w:gz")
+
+
+def _tar_many() -> bytes:
+    return tar_bytes([(f"f{i}.txt", b"x") for i in range(60)])
+
+
+def _huge_declared_tar() -> bytes:
+    info = tarfile.TarInfo("huge.tflite")
+    info.size = 1 << 40
+    return info.tobuf() + b"\x00" * 1024
+
+
+def _graph_many_nodes() -> bytes:
+    return reader_graphdef() + b"".join(field(1, node(f"n{i}".encode(), b"NoOp")) for i in range(3000))
+
+
+def _symlink_zip() -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        info = zipfile.ZipInfo("model.pb")
+        info.external_attr = (0o120777 << 16)
+        zf.writestr(info, "/etc/passwd")
+    return buf.getvalue()
+
+
+def _dup_zip() -> bytes:
+    import warnings
+
+    buf = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with zipfile.ZipFile(buf, "w") as zf:
+            zf.writestr("model.pb", b"junk")
+            zf.writestr("model.pb", reader_graphdef())
+    return buf.getvalue()
+
+
+CASES: list[Case] = [
+    # -- zip ----------------------------------------------------------------------------
+    Case("zip_slip_dotdot", _file("a.zip", zip_bytes([("../../evil.tflite", b"x")])), ("TFL905",)),
+    Case("zip_absolute_name", _file("a.zip", zip_bytes([("/etc/cron.d/evil", b"x")])), ("TFL905",)),
+    Case("zip_windows_absolute", _file("a.zip", zip_bytes([("C:\\evil.pb", b"x")])), ("TFL905",)),
+    Case("zip_backslash_dotdot", _file("a.zip", zip_bytes([("..\\..\\evil.pb", b"x")])), ("TFL905",)),
+    Case("zip_symlink_member", _file("a.zip", _symlink_zip), ("TFL905",)),
+    Case("zip_duplicate_names", _file("a.zip", _dup_zip), ("TFL905",)),
+    Case("zip_encrypted_entry", _file("a.zip", lambda: patch_zip(
+        zip_bytes([("model.tflite", b"TFL3" * 10)]), {6: b"\x01"}, {8: b"\x01"})), ("TFL905",)),
+    Case("zip_unsupported_method", _file("a.zip", lambda: patch_zip(
+        zip_bytes([("model.tflite", b"TFL3" * 10)], zipfile.ZIP_STORED), {8: b"\x63\x00"}, {10: b"\x63\x00"})),
+        ("TFL902",)),
+    Case("zip_bad_crc", _file("a.zip", lambda: patch_zip(
+        zip_bytes([("model.pb", reader_graphdef())], zipfile.ZIP_STORED), {14: b"\xde\xad\xbe\xef"},
+        {16: b"\xde\xad\xbe\xef"})), ("TFL902",)),
+    Case("zip_bomb_ratio", _file("bomb.zip", lambda: zip_bytes([("model.pb", b"\x00" * (30 << 20))])), ("TFL903",)),
+    Case("zip_overlapping_entries", _file("overlap.zip", overlapping_zip), ("TFL905",)),
+    Case("zip_nested_too_deep", _file("deep.zip", lambda: nested_zip(6, reader_graphdef())), ("TFL903",)),
+    Case("zip_self_similar_quine_like", _file("q.zip", lambda: nested_zip(12, b"", name="q.zip")), ("TFL903",)),
+    Case("zip_nested_wide_bomb", _file("42.zip", wide_nested_zip), ("TFL903",)),
+    Case("zip_truncated", _file("t.zip", lambda: zip_bytes([("model.pb", reader_graphdef())])[:-30]), ("TFL902",)),
+    Case("zip_empty_archive", _file("e.zip", lambda: zip_bytes([])), ("TFL904",)),
+    Case("zip_only_junk", _file("j.zip", lambda: zip_bytes([("readme.txt", b"hi"), ("data.csv", b"1")])), ("TFL904",)),
+    Case("zip_garbage_member", _file("g.zip", lambda: zip_bytes([("m.tflite", _rand(500, 1))])), ("TFL902",)),
+    Case("zip_too_many_entries", _file("many.zip", lambda: zip_bytes([(f"f{i}", b"") for i in range(40)])),
+         ("TFL903",), limits=Limits(max_archive_entries=20)),
+    Case("zip_lfs_member", _file("l.zip", lambda: zip_bytes([("model.pb", LFS)])), ("TFL906",)),
+    Case("zip_member_over_archive_budget", _file("big.zip", lambda: zip_bytes([("model.pb", _rand(5000, 2))])),
+         ("TFL903",), limits=Limits(max_archive_bytes=1000)),
+    # -- tar / gzip ---------------------------------------------------------------------
+    Case("tar_dotdot", _file("a.tar", lambda: tar_bytes([("../evil.pb", b"x")])), ("TFL905",)),
+    Case("tar_absolute", _file("a.tar", lambda: tar_bytes([("/etc/evil.pb", b"x")])), ("TFL905",)),
+    Case("tar_symlink", _file("a.tar", lambda: tar_bytes([tar_link("model.pb", tarfile.SYMTYPE, "/etc/passwd")])),
+         ("TFL905",)),
+    Case("tar_hardlink", _file("a.tar", lambda: tar_bytes([tar_link("model.pb", tarfile.LNKTYPE, "/etc/shadow")])),
+         ("TFL905",)),
+    Case("tar_device", _file("a.tar", lambda: tar_bytes([tar_link("dev.pb", tarfile.CHRTYPE)])), ("TFL905",)),
+    Case("tar_duplicate", _file("a.tar", lambda: tar_bytes([("m.pb", b"x"), ("m.pb", reader_graphdef())])),
+         ("TFL905",)),
+    Case("tar_gz_bomb", _file("bomb.tgz", _tar_gz_bomb), ("TFL903",)),
+    Case("tar_many_entries", _file("many.tar", _tar_many), ("TFL903",), limits=Limits(max_archive_entries=20)),
+    Case("tar_truncated", _file("t.tar", lambda: tar_bytes([("m.pb", reader_graphdef() * 20)])[:700]), ("TFL902",)),
+    Case("tar_huge_declared_member", _file("h.tar", _huge_declared_tar), ("TFL902",)),
+    Case("tar_member_over_archive_budget", _file("b.tar", lambda: tar_bytes([("m.pb", _rand(5000, 5))])),
+         ("TFL903",), limits=Limits(max_archive_bytes=1000)),
+    Case("gzip_truncated", _file("m.pb.gz", lambda: gzip.compress(reader_graphdef() * 50)[:60]), ("TFL902",)),
+    Case("gzip_corrupt_stream", _file("m.pb.gz", lambda: b"\x1f\x8b\x08\x00" + _rand(200, 4)), ("TFL902",)),
+    Case("gzip_nested_too_deep", _file("m.pb.gz", lambda: nested_gzip(7)), ("TFL903",)),
+    Case("gzip_bomb", _file("z.pb.gz", lambda: gzip.compress(b"\x00" * (30 << 20))), ("TFL903",)),
+    # -- protobuf -----------------------------------------------------------------------
+    Case("pb_deep_nesting", _file("deep.pb", lambda: field(1, node(b"n", b"Identity", attrs=field(
+        5, field(1, b"x") + field(2, deep_attr(150)))))), ("TFL903",)),
+    Case("pbtxt_deep_nesting", _file("deep.pbtxt", lambda: b"node { name: 'n' op: 'NoOp' attr { key: 'a' value { "
+                                      + b"func { name: 'f' attr { key: 'a' value { " * 400 + b"} } " * 400
+                                      + b"} } }\n"), ("TFL903",)),
+    Case("pb_too_many_nodes", _file("many.pb", _graph_many_nodes), ("TFL903",), limits=Limits(max_nodes=1000)),
+    Case("pb_huge_repeated_packed", _file("shape.pb", lambda: reader_graphdef() + field(1, node(
+        b"s", b"Placeholder", attrs=field(5, field(1, b"shape") + field(2, field(7, field(
+            2, b"".join(field(2, varint(1 << 3) + varint(5)) for _ in range(50000))))))))), (), tolerated=True),
+    Case("pb_invalid_utf8_name", _file("u.pb", lambda: field(1, node(b"\xff\xfe", b"ReadFile"))), ("TFL902",)),
+    Case("pb_invalid_utf8_bytes_attr", _file("b.pb", lambda: reader_graphdef() + field(1, node(
+        b"p", b"PrintV2", (b"fname",), str_attr(b"output_stream", b"file:///tmp/\xff\xfe")))), (), tolerated=True),
+    Case("pb_wrong_wire_type", _file("w.pb", lambda: b"\x08\x96\x01" + b"\x0d\x00\x00\x00\x00"), ("TFL902",)),
+    Case("pb_unknown_fields", _file("unk.pb", lambda: reader_graphdef() + field(999, b"whatever")
+                                    + varint(1000 << 3) + varint(5)), ("TFL201",), tolerated=True),
+    Case("pb_random_bytes", _file("r.pb", lambda: _rand(4096, 7)), ("TFL902",)),
+    Case("pb_empty", _file("e.pb", b""), ("TFL902",)),
+    Case("pb_lfs_pointer", _file("m.pb", LFS), ("TFL906",)),
+    Case("savedmodel_lfs_pointer", _lfs_savedmodel, ("TFL906",)),
+    Case("savedmodel_symlink_outside", _savedmodel_symlink_out, ("TFL905",)),
+    Case("dir_of_junk", _junk_dir, ("TFL904",)),
+    Case("dir_of_junk_model_names", _junk_models_dir, ("TFL902",)),
+    Case("dir_symlink_outside_not_followed", _symlink_out, ("TFL904",)),
+    # -- TFLite -------------------------------------------------------------------------
+    Case("tflite_random", _file("r.tflite", lambda: b"\x10\x00\x00\x00TFL3" + _rand(2000, 8)), ("TFL902",)),
+    Case("tflite_empty", _file("e.tflite", b""), ("TFL902",)),
+    Case("tflite_shared_table_amplification", _file("amp.tflite", flat_offsets_bomb), ("TFL902",)),
+    Case("tflite_bad_root", _tflite_mut(_bad_opcode_index), ("TFL902",), needs_fixtures=True),
+    Case("tflite_flex_options_corrupt", _tflite_mut(_flip_flex_options), ("TFL902", "TFL201"), needs_fixtures=True),
+    Case("tflite_string_count_huge", _tflite_mut(_huge_string_count), ("TFL902",), needs_fixtures=True),
+    # -- TF.js --------------------------------------------------------------------------
+    Case("tfjs_not_json", _file("model.json", b"{ this is not json"), ("TFL902",)),
+    Case("tfjs_invalid_utf8", _file("model.json", b'{"modelTopology": "\xff\xfe"}'), ("TFL902",)),
+    Case("tfjs_deep_nesting", _file("model.json", lambda: deep_json(50_000)), ("TFL903",)),
+    Case("tfjs_no_topology", _file("model.json", b'{"format": "graph-model"}'), ("TFL904",)),
+    Case("tfjs_too_large", _file("model.json", lambda: b'{"a": "' + b"x" * 5000 + b'"}'), ("TFL903",),
+         limits=Limits(max_config_bytes=1000)),
+    Case("tfjs_garbage_nodes", _tfjs_dir(lambda d: {**d, "modelTopology": {**d["modelTopology"], "node": [  # type: ignore[dict-item]
+        7, {"name": 3, "op": []}, {"name": "x", "attr": {"v": {"s": "!!notbase64"}}},
+        *d["modelTopology"]["node"]]}}), ("TFL902", "TFL201"), needs_fixtures=True),  # type: ignore[index]
+    Case("tfjs_weights_path_escape", _tfjs_dir(lambda d: {**d, "weightsManifest": [
+        {"paths": ["../../../../etc/passwd"], "weights": d["weightsManifest"][0]["weights"]}]}),  # type: ignore[index]
+        ("TFL902",), needs_fixtures=True),
+    Case("tfjs_weights_truncated", _tfjs_dir(lambda d: d, shard=lambda b: b[:7]), ("TFL501",),
+         needs_fixtures=True, tolerated=True),
+    Case("tfjs_string_weight_huge", _tfjs_dir(lambda d: d, shard=lambda b: b"\xff\xff\xff\x7f" + b[4:]),
+         ("TFL903",), needs_fixtures=True, limits=Limits(max_string_bytes=1 << 20)),
+    # -- format mismatch ----------------------------------------------------------------
+    Case("h5_that_is_a_zip", _file("model.h5", lambda: zip_bytes([("graph.pb", reader_graphdef())])),
+         ("TFL907", "TFL201")),
+    Case("tflite_that_is_text_graphdef", _file("m.tflite", b"node { name: 'f' op: 'Const' }\n"), ("TFL907",)),
+]
+
+
+def test_at_least_fifty_distinct_hostile_inputs() -> None:
+    assert len({c.name for c in CASES}) == len(CASES) >= 50
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_hostile_input(case: Case, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    fx = request.getfixturevalue("fmt") if case.needs_fixtures else tmp_path
+    work = tmp_path / "case"
+    work.mkdir()
+    target = case.build(work, fx)
+    before = _tree(tmp_path)
+    settings = {"limits": case.limits} if case.limits else {}
+    result = lint(target, GOOD, **settings)  # type: ignore[arg-type]
+    mine = [f for f in result.findings if not f.artifact.endswith("malicious_reader")]
+    codes = {f.code for f in mine}
+    described = "\n".join(f"{f.code} {f.artifact} {f.location.logical}: {f.message}" for f in mine)
+    assert "TFL999" not in codes and not result.internal_errors, described
+    for code in case.codes:
+        assert code in codes, f"{case.name}: expected {code}, got:\n{described}"
+    if case.tolerated:
+        records = [a for a in result.artifacts if not a.path.endswith("malicious_reader")]
+        assert all(a.status.value == "ok" for a in records), records
+    good = [f for f in result.findings if f.artifact.endswith("malicious_reader")]
+    assert any(f.code == "TFL201" for f in good), "the valid model in the same run was not linted"
+    assert _tree(tmp_path) == before, "linting created or removed files"
+
+
+def _tree(root: Path) -> set[str]:
+    return {str(p.relative_to(root)) for p in root.rglob("*")}
+
+
+def test_symlink_outside_is_not_followed_but_inside_is(tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.pb").write_bytes(reader_graphdef())
+    scanned = tmp_path / "scanned"
+    scanned.mkdir()
+    (scanned / "real.pb").write_bytes(reader_graphdef())
+    (scanned / "alias.pb").symlink_to(scanned / "real.pb")
+    (scanned / "escape.pb").symlink_to(outside / "secret.pb")
+    result = lint(scanned)
+    # alias.pb and real.pb are one file (linted once); escape.pb is not followed.
+    assert len(result.artifacts) == 1 and not result.artifacts[0].path.endswith("escape.pb")
+    from tfmodel_lint.discovery import expand_paths
+
+    followed = expand_paths([str(scanned)], follow_symlinks=True)
+    assert len(followed) == 2 and "escape.pb" in {t.path.name for t in followed}
+
+
+def test_zip_member_findings_name_the_member(tmp_path: Path) -> None:
+    data = zip_bytes([("ok/model.pb", reader_graphdef()), ("bad/model.pb", _rand(300, 9)), ("../x.pb", b"x")])
+    archive = tmp_path / "mixed.zip"
+    archive.write_bytes(data)
+    result = lint(archive)
+    members = {(f.code, f.location.member) for f in result.findings if f.location.member}
+    assert ("TFL902", "bad/model.pb") in members and ("TFL905", "../x.pb") in members, members
+    assert any(f.code == "TFL201" for f in result.findings)
+
+
+def test_truncations_at_many_offsets_never_crash(tmp_path: Path) -> None:
+    pb = GOOD.joinpath("saved_model.pb").read_bytes()
+    zipped = zip_bytes([("m/model.pb", reader_graphdef()), ("m/x.tflite", b"\x10\x00\x00\x00TFL3" + b"\x00" * 40)])
+    for i, (label, data) in enumerate([("pb", pb), ("zip", zipped), ("gz", gzip.compress(pb, mtime=0))]):
+        for k, cut in enumerate(sorted({1, 2, 7, 31, len(data) // 5, len(data) // 2, len(data) - 1})):
+            d = tmp_path / f"{label}{i}_{k}"
+            d.mkdir()
+            name = {"pb": "saved_model.pb", "zip": "a.zip", "gz": "a.pb.gz"}[label]
+            (d / name).write_bytes(data[:cut])
+    result = lint(tmp_path)
+    assert not result.internal_errors
+    assert {a.status.value for a in result.artifacts} <= {"ok", "error"}
+    assert len(result.artifacts) == 21
+
+
+def test_tar_never_extracts_and_reads_bounded(tmp_path: Path) -> None:
+    data = tar_bytes([tar_link("model.pb", tarfile.SYMTYPE, "/etc/passwd"), ("real/model.pb", reader_graphdef())])
+    archive = tmp_path / "a.tar"
+    archive.write_bytes(data)
+    cwd = os.getcwd()
+    try:
+        os.chdir(tmp_path)
+        result = lint(archive)
+    finally:
+        os.chdir(cwd)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.tar"]
+    assert {f.code for f in result.findings} >= {"TFL905", "TFL201"}
+
+
+def test_protobuf_depth_limit_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "deep.pb"
+    path.write_bytes(field(1, node(b"n", b"Identity", attrs=field(5, field(1, b"x") + field(2, deep_attr(150))))))
+    result = lint(path)
+    assert [f.code for f in result.findings] == ["TFL903"]
+    assert "protobuf-depth=100" in result.findings[0].message
+
+
+def test_zlib_is_not_asked_for_more_than_the_limit(tmp_path: Path) -> None:
+    # A raw deflate stream that never ends: streaming stops at the limit, not at EOF.
+    comp = zlib.compressobj(9, zlib.DEFLATED, 31)
+    body = comp.compress(b"\x00" * (8 << 20)) + comp.flush(zlib.Z_SYNC_FLUSH)
+    path = tmp_path / "endless.pb.gz"
+    path.write_bytes(body)
+    result = lint(path, limits=Limits(max_compression_ratio=10_000, max_file_bytes=1 << 20))
+    assert [f.code for f in result.findings] == ["TFL903"]
