@@ -94,6 +94,12 @@ class Location:
 Evidence = tuple[tuple[str, object], ...]
 
 
+class FrozenMap(tuple):  # type: ignore[type-arg]
+    """A mapping frozen as sorted (key, value) pairs: hashable, and output as an object."""
+
+    __slots__ = ()
+
+
 def freeze_evidence(evidence: Mapping[str, object] | None) -> Evidence:
     """Sorted tuple of (key, value) pairs; lists become tuples so the result hashes."""
 
@@ -101,7 +107,7 @@ def freeze_evidence(evidence: Mapping[str, object] | None) -> Evidence:
         if isinstance(value, (list, tuple)):
             return tuple(freeze(v) for v in value)
         if isinstance(value, Mapping):
-            return tuple(sorted((str(k), freeze(v)) for k, v in value.items()))
+            return FrozenMap(sorted((str(k), freeze(v)) for k, v in value.items()))
         return value
 
     if not evidence:
@@ -110,7 +116,9 @@ def freeze_evidence(evidence: Mapping[str, object] | None) -> Evidence:
 
 
 def thaw(value: object) -> object:
-    """Inverse of the freezing above for output (tuples of pairs stay lists)."""
+    """Inverse of the freezing above for output."""
+    if isinstance(value, FrozenMap):
+        return {k: thaw(v) for k, v in value}
     if isinstance(value, tuple):
         return [thaw(v) for v in value]
     return value

@@ -3,23 +3,52 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import ClassVar
 
-from tfmodel_lint.analysis.taint import find_chains
+from tfmodel_lint.analysis.capabilities import Assessment
+from tfmodel_lint.analysis.taint import Chain, find_chains
 from tfmodel_lint.findings import Issue, Severity
 from tfmodel_lint.ir import ModelIR
 from tfmodel_lint.rules.base import Rule, RuleContext
 
 
-def _describe(a: object) -> str:
-    from tfmodel_lint.analysis.capabilities import Assessment
-
-    assert isinstance(a, Assessment)
+def _describe(a: Assessment) -> str:
     targets = a.evidence.get("targets")
     shown = f" {targets[0]!r}" if isinstance(targets, list) and targets else ""
     return f"{a.site.node.op}{shown}"
 
 
-class ReadThenSend(Rule):
+def _end(a: Assessment) -> dict[str, object]:
+    return {"function": a.site.function.name, "node": a.site.node.name, "op": a.site.node.op,
+            "targets": a.evidence.get("targets", [])}
+
+
+class ChainRule(Rule):
+    """Reports the taint chains of one kind (see :mod:`tfmodel_lint.analysis.taint`)."""
+
+    chain_kind: ClassVar[str]
+
+    def message(self, chain: Chain) -> str:
+        raise NotImplementedError
+
+    def check(self, model: ModelIR, ctx: RuleContext) -> Iterable[Issue]:
+        for chain in find_chains(model, ctx.signatures):
+            if chain.kind != self.chain_kind:
+                continue
+            src, sink = chain.source, chain.sink
+            evidence = {
+                "source": _end(src),
+                "sink": _end(sink),
+                "path": list(chain.path),
+                "reached_from": list(sink.site.reach.entries),
+                "runs_at": sink.site.reach.when,
+            }
+            category = sink.category if self.category != "file_read" else self.category
+            yield self.issue(sink.site.location, self.message(chain), evidence=evidence, category=category,
+                             key=f"{src.site.function.name}/{src.site.node.name}->{sink.key}")
+
+
+class ReadThenSend(ChainRule):
     """Data read from a file or a directory listing reaches a network send or a file write.
 
     This is exfiltration (``FixedLengthRecordDataset('/etc/passwd')`` streamed by
@@ -37,27 +66,15 @@ class ReadThenSend(Rule):
     category = "network_send"
     summary = "Data read from a file or listing flows to a network send or file write"
 
-    def check(self, model: ModelIR, ctx: RuleContext) -> Iterable[Issue]:
-        for chain in find_chains(model, ctx.signatures):
-            if chain.kind != "exfiltration":
-                continue
-            src, sink = chain.source, chain.sink
-            evidence = {
-                "source": {"function": src.site.function.name, "node": src.site.node.name, "op": src.site.node.op,
-                           "targets": src.evidence.get("targets", [])},
-                "sink": {"function": sink.site.function.name, "node": sink.site.node.name, "op": sink.site.node.op,
-                         "targets": sink.evidence.get("targets", [])},
-                "path": list(chain.path),
-                "reached_from": list(sink.site.reach.entries),
-                "runs_at": sink.site.reach.when,
-            }
-            verb = "sent to" if sink.category == "network_send" else "written by"
-            msg = f"data read by {_describe(src)} is {verb} {_describe(sink)} ({len(chain.path) - 1} dataflow steps)"
-            yield self.issue(sink.site.location, msg, evidence=evidence, category=sink.category,
-                             key=f"{src.site.function.name}/{src.site.node.name}->{sink.key}")
+    chain_kind = "exfiltration"
+
+    def message(self, chain: Chain) -> str:
+        verb = "sent to" if chain.sink.category == "network_send" else "written by"
+        return (f"data read by {_describe(chain.source)} is {verb} {_describe(chain.sink)} "
+                f"({len(chain.path) - 1} dataflow steps)")
 
 
-class ListingFeedsReader(Rule):
+class ListingFeedsReader(ChainRule):
     """A directory listing or glob match feeds the filename of a file reader.
 
     ``MatchingFiles('/home/*/.ssh/id_rsa')`` into ``FixedLengthRecordDataset`` reads
@@ -73,17 +90,7 @@ class ListingFeedsReader(Rule):
     category = "file_read"
     summary = "A directory listing feeds the filename of a file reader"
 
-    def check(self, model: ModelIR, ctx: RuleContext) -> Iterable[Issue]:
-        for chain in find_chains(model, ctx.signatures):
-            if chain.kind != "listing_to_reader":
-                continue
-            src, sink = chain.source, chain.sink
-            evidence = {
-                "source": {"node": src.site.node.name, "op": src.site.node.op,
-                           "targets": src.evidence.get("targets", [])},
-                "sink": {"node": sink.site.node.name, "op": sink.site.node.op},
-                "path": list(chain.path),
-            }
-            msg = f"files listed by {_describe(src)} are read by {sink.site.node.op}"
-            yield self.issue(sink.site.location, msg, evidence=evidence,
-                             key=f"{src.site.function.name}/{src.site.node.name}->{sink.key}")
+    chain_kind = "listing_to_reader"
+
+    def message(self, chain: Chain) -> str:
+        return f"files listed by {_describe(chain.source)} are read by {chain.sink.site.node.op}"
