@@ -669,8 +669,8 @@ def load_persistext(ref_dir: Path):
             continue
         ops = set()
         with open(ref_dir / entry, encoding="utf-8") as fh:
-            for lineno, line in enumerate(fh, 1):
-                line = line.strip()
+            for lineno, raw in enumerate(fh, 1):
+                line = raw.strip()
                 if not line:
                     continue
                 parts = [p.strip() for p in line.split(",")]
