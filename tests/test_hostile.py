@@ -121,6 +121,22 @@ def patch_zip(data: bytes, local: dict[int, bytes], central: dict[int, bytes]) -
     return bytes(buf)
 
 
+def unnamed_zip(content: bytes) -> bytes:
+    """A zip whose only member has an empty name (zipfile cannot write one)."""
+    data = bytearray(zip_bytes([("a", content)], zipfile.ZIP_STORED))
+    eocd = data.rfind(b"PK\x05\x06")
+    cd_size, cd_off = struct.unpack_from("<II", data, eocd + 12)
+    local = data[:cd_off]
+    record = data[cd_off:cd_off + cd_size]
+    tail = bytearray(data[eocd:])
+    struct.pack_into("<H", local, 26, 0)
+    struct.pack_into("<H", record, 28, 0)
+    local = local[:30] + local[31:]
+    record = record[:46] + record[47:]
+    struct.pack_into("<II", tail, 12, cd_size - 1, cd_off - 1)
+    return bytes(local + record + tail)
+
+
 def overlapping_zip() -> bytes:
     """Two central-directory entries sharing one local entry (non-recursive zip bomb)."""
     data = bytearray(zip_bytes([("a.tflite", b"\x00" * 5000)]))
@@ -394,6 +410,8 @@ CASES: list[Case] = [
     Case("zip_lfs_member", _file("l.zip", lambda: zip_bytes([("model.pb", LFS)])), ("TFL906",)),
     Case("zip_member_over_archive_budget", _file("big.zip", lambda: zip_bytes([("model.pb", _rand(5000, 2))])),
          ("TFL903",), limits=Limits(max_archive_bytes=1000)),
+    Case("zip_empty_member_name", _file("n.zip", lambda: unnamed_zip(reader_graphdef())),
+         ("TFL905",)),  # found by fuzzing: zipfile.ZipInfo.is_dir() raised IndexError
     # -- tar / gzip ---------------------------------------------------------------------
     Case("tar_dotdot", _file("a.tar", lambda: tar_bytes([("../evil.pb", b"x")])), ("TFL905",)),
     Case("tar_absolute", _file("a.tar", lambda: tar_bytes([("/etc/evil.pb", b"x")])), ("TFL905",)),
@@ -458,6 +476,10 @@ CASES: list[Case] = [
     Case("tfjs_weights_path_escape", _tfjs_dir(lambda d: {**d, "weightsManifest": [
         {"paths": ["../../../../etc/passwd"], "weights": d["weightsManifest"][0]["weights"]}]}),  # type: ignore[index]
         ("TFL902",), needs_fixtures=True),
+    Case("tfjs_weight_name_not_a_string", _tfjs_dir(lambda d: {**d, "weightsManifest": [
+        {"paths": ["group1-shard1of1.bin"], "weights": [*d["weightsManifest"][0]["weights"],  # type: ignore[index]
+                                                        {"name": ["x"], "shape": [], "dtype": "string"}]}]}),
+        ("TFL201",), needs_fixtures=True, tolerated=True),  # found by fuzzing: unhashable name
     Case("tfjs_weights_truncated", _tfjs_dir(lambda d: d, shard=lambda b: b[:7]), ("TFL501",),
          needs_fixtures=True, tolerated=True),
     Case("tfjs_string_weight_huge", _tfjs_dir(lambda d: d, shard=lambda b: b"\xff\xff\xff\x7f" + b[4:]),

@@ -11,6 +11,11 @@ size, and it is checked against ``max_config_bytes`` once read.
 from __future__ import annotations
 
 import io
+import json
+import os
+import select
+import signal
+import time
 from typing import Any
 
 from tfmodel_lint.ir import ModelIR
@@ -119,7 +124,80 @@ def model_from_attrs(attrs: dict[str, str | None], display: str, limits: Limits,
     return Loaded(fmt, [model], walker.issues)
 
 
+#: Longest a read of the root attributes may take. libhdf5 is native code that a crafted
+#: file can send into an endless loop, which no Python-level time budget interrupts, so
+#: the read runs in a forked child that is killed past this bound (and the time budget).
+HDF5_READ_SECONDS = 5.0
+
+
+def read_root_attrs_isolated(path_or_data: str | bytes, limits: Limits) -> dict[str, str | None]:
+    """:func:`read_root_attrs` in a forked child with a deadline (POSIX); in-process elsewhere."""
+    if not hasattr(os, "fork"):
+        return read_root_attrs(path_or_data, limits)
+    import h5py  # noqa: F401 - imported before forking so the child does not pay for it
+
+    seconds = min(HDF5_READ_SECONDS, limits.time_budget) if limits.time_budget > 0 else HDF5_READ_SECONDS
+    rfd, wfd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child: read, report as JSON, exit without running any cleanup
+        code = 0
+        try:
+            os.close(rfd)
+            try:
+                reply: dict[str, object] = {"ok": read_root_attrs(path_or_data, limits)}
+            except ArtifactError as exc:
+                reply = {"artifact": [exc.code, exc.message]}
+            except LimitExceededError as exc:
+                reply = {"limit": [exc.limit, str(exc.value), str(exc)]}
+            except Exception as exc:  # noqa: BLE001 - reported by the parent
+                reply = {"artifact": [MALFORMED, f"cannot read the HDF5 file: {type(exc).__name__}: {exc}"]}
+            with os.fdopen(wfd, "wb") as out:
+                out.write(json.dumps(reply).encode("utf-8", "surrogatepass"))
+        except BaseException:  # noqa: BLE001 - the child must never return into the caller
+            code = 1
+        finally:
+            os._exit(code)
+    os.close(wfd)
+    chunks: list[bytes] = []
+    deadline = time.monotonic() + seconds
+    finished = False
+    try:
+        with os.fdopen(rfd, "rb", buffering=0) as pipe:
+            while True:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                ready, _, _ = select.select([pipe], [], [], remaining)
+                if not ready:
+                    break
+                chunk = pipe.read(1 << 20)
+                if not chunk:
+                    finished = True
+                    break
+                chunks.append(chunk)
+    finally:
+        if not finished:
+            os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+    if not finished:
+        raise LimitExceededError("time_budget", seconds, "reading the HDF5 root attributes did not finish")
+    try:
+        answer: dict[str, Any] = json.loads(b"".join(chunks).decode("utf-8", "surrogatepass"))
+    except ValueError:
+        raise ArtifactError(MALFORMED, "the HDF5 reader failed (the file crashed libhdf5)") from None
+    if "artifact" in answer:
+        code, message = answer["artifact"]
+        raise ArtifactError(str(code), str(message))
+    if "limit" in answer:
+        limit, value, detail = answer["limit"]
+        err = LimitExceededError(str(limit), value, str(detail))
+        err.args = (str(detail),)
+        raise err
+    result: dict[str, str | None] = answer["ok"]
+    return result
+
+
 def load_h5(data: bytes, name: str, display: str, limits: Limits, depth: int) -> Loaded:
     """Loader entry point: ``data`` is empty and ``name`` the path for files on disk."""
-    attrs = read_root_attrs(data if data else name, limits)
+    attrs = read_root_attrs_isolated(data if data else name, limits)
     return model_from_attrs(attrs, display, limits)
