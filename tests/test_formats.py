@@ -250,3 +250,18 @@ def test_zip_of_keras_and_tflite_side_by_side(fmt: Path, tmp_path: Path) -> None
     result = lint(path)
     targets = {t for f in result.findings for t in f.evidence_dict.get("targets", [])}  # type: ignore[union-attr]
     assert {"/etc/passwd", "/etc/shadow"} <= targets
+
+
+def test_findings_in_archives_name_their_member(tmp_path: Path, tf_fixtures: Path) -> None:
+    import zipfile
+
+    from tfmodel_lint import lint_paths
+
+    graph = (tf_fixtures / "graphdefs" / "model.pb").read_bytes()
+    archive = tmp_path / "two.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("a/model.pb", graph)
+        zf.writestr("b/model.pb", graph)
+    reads = [f for f in lint_paths([str(archive)]).findings if f.code == "TFL201"]
+    assert sorted(f.location.member or "" for f in reads) == ["a/model.pb", "b/model.pb"]
+    assert len({f.fingerprint for f in reads}) == 2

@@ -7,6 +7,7 @@ worker processes, with a serial fallback; results come back in a deterministic o
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import threading
@@ -57,6 +58,13 @@ def time_budget(seconds: float) -> Iterator[None]:
         signal.signal(signal.SIGALRM, previous)
 
 
+def _in_member(issue: Issue, member: str | None) -> Issue:
+    """Name the archive member a finding of a model inside an archive comes from."""
+    if not member or issue.location.member:
+        return issue
+    return dataclasses.replace(issue, location=dataclasses.replace(issue.location, member=member))
+
+
 def _artifact_issue(code: str, message: str, severity: Severity) -> Issue:
     return Issue(code, severity, "artifact", Location(), message, (), key=code)
 
@@ -104,7 +112,8 @@ class Linter:
                         if rule.code not in self.enabled or (rule.formats and model.format not in rule.formats):
                             continue
                         try:
-                            issues.extend(rule.check(model, ctx))
+                            member = model.meta.get("archive_member")
+                            issues.extend(_in_member(i, member) for i in rule.check(model, ctx))
                         except (TimeBudgetExceeded, LimitExceededError):
                             raise
                         except Exception as exc:
