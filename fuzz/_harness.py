@@ -36,7 +36,7 @@ def limits() -> Any:
     mib = 1 << 20
     return Limits(max_file_bytes=8 * mib, max_archive_bytes=32 * mib, max_archive_entries=2000,
                   max_nodes=200_000, max_functions=20_000, max_config_bytes=8 * mib, max_string_bytes=mib,
-                  time_budget=2.0)  # also the HDF5 reader's deadline: hangs are cut off fast
+                  time_budget=0.5)  # also the HDF5 reader's deadline: hangs are cut off fast
 
 
 def _rules() -> tuple[Any, Any]:

@@ -20,7 +20,7 @@ COUNT = 250
 SEED = 0
 TIMEOUT = 20
 #: The HDF5 harness forks a reader per input and cuts hanging ones off after a deadline.
-TIMEOUTS = {"hdf5": 120}
+TIMEOUTS = {"hdf5": 300}
 #: Harnesses whose short run still hits a known bug (none at present).
 KNOWN_HANGS: dict[str, str] = {}
 
