@@ -21,8 +21,6 @@ pytestmark = pytest.mark.tf
 CATEGORY_ALIASES = {"directory_read": "dir_read"}
 
 
-
-
 def _evidence_text(f: Finding) -> str:
     return repr(f.evidence_dict) + f.message
 
