@@ -255,3 +255,17 @@ def test_third_party_reporter_is_loaded_by_name(site: Path, tmp_path: Path,
     assert (code, out) == (1, "2 findings\n")
     code, _, err = run_cli([str(MALICIOUS), "--format", "nope"], capsys)
     assert code == 2 and "count" in err and "github" in err  # the available formats are listed
+
+
+def test_rule_options_from_config_reach_the_rule(with_plugin: Path, tf_fixtures: Path, tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    """``[rules.XMP101] max_loops = N`` is handed to the rule as ``ctx.options``."""
+    shutil.copytree(tf_fixtures / "savedmodels" / "readfile_while", tmp_path / "models" / "loop")
+    (tmp_path / ".git").mkdir()
+    monkeypatch.chdir(tmp_path)
+    assert "XMP101" in lint_codes(["models"], capsys)[1]
+    (tmp_path / ".tfmodel-lint.toml").write_text("[rules.XMP101]\nmax_loops = 10\n")
+    assert "XMP101" not in lint_codes(["models"], capsys)[1]
+    (tmp_path / ".tfmodel-lint.toml").write_text("[rules.not-a-code]\nx = 1\n")
+    assert run_cli(["models"], capsys)[0] == 2

@@ -53,7 +53,7 @@ class Application:
         assert self.signatures is not None
         entries = load_entries(s.baseline) if s.baseline is not None else None  # fail before linting
         targets = expand_paths(paths, s.exclude)
-        linter = Linter(self.registry, self.signatures, s.limits, self.enabled, s.debug)
+        linter = Linter(self.registry, self.signatures, s.limits, self.enabled, s.debug, s.rule_options)
         results = lint_with_progress(linter, targets, s.jobs, s.progress)
         base = s.config_path.resolve().parent if s.config_path is not None else None
         suppressor = Suppressor(s.per_file_ignores, s.targeted_ignores, base)

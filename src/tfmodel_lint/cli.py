@@ -112,6 +112,8 @@ def build_settings(args: argparse.Namespace) -> Any:
             values[key] = cfg[key]
     if "per_file_ignores" in cfg:
         values["per_file_ignores"] = cfg["per_file_ignores"]
+    if "rules" in cfg:
+        values["rule_options"] = cfg["rules"]
     if "ignores" in cfg:
         values["targeted_ignores"] = cfg["ignores"]
     sigs = list(cfg.get("signatures", ())) + list(args.signatures or ())

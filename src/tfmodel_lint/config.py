@@ -12,6 +12,7 @@ report-unused-ignores, sarif-root, sarif-category, and every limit (max-file-byt
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,7 @@ from tfmodel_lint.settings import TargetedIgnore
 CONFIG_FILES = (".tfmodel-lint.toml", "pyproject.toml")
 LIST_KEYS = ("select", "extend_select", "ignore", "extend_ignore", "exclude", "signatures")
 SCALAR_KEYS = ("fail_on", "baseline", "jobs", "report_unused_ignores", "sarif_root", "sarif_category")
-TABLE_KEYS = ("per_file_ignores", "ignores")
+TABLE_KEYS = ("per_file_ignores", "ignores", "rules")
 KNOWN = set(LIST_KEYS) | set(SCALAR_KEYS) | set(TABLE_KEYS) | set(Limits.names())
 
 
@@ -105,6 +106,8 @@ def load_config(path: Path) -> FileConfig:
             values[key] = tuple((str(k), _as_codes(v, f"per-file-ignores.{k}", path)) for k, v in value.items())
         elif key == "ignores":
             values[key] = tuple(_ignore(item, path) for item in (value if isinstance(value, list) else [value]))
+        elif key == "rules":
+            values[key] = _rule_options(value, path)
         elif key in Limits.names():
             if not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0:
                 raise ConfigError(f"{path}: {raw_key} must be a non-negative number")
@@ -120,6 +123,17 @@ def load_config(path: Path) -> FileConfig:
         else:
             values[key] = str(value)
     return FileConfig(path, values)
+
+
+def _rule_options(value: Any, path: Path) -> dict[str, dict[str, Any]]:
+    """``[tool.tfmodel-lint.rules.CODE]`` tables: options handed to that rule as
+    ``ctx.options`` (a rule documents the options it reads)."""
+    if not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values()):
+        raise ConfigError(f"{path}: rules must be tables of options, e.g. [tool.tfmodel-lint.rules.TFL203]")
+    for code in value:
+        if not re.fullmatch(r"[A-Z]{2,4}[0-9]{3}", code):
+            raise ConfigError(f"{path}: rules.{code}: not a rule code")
+    return {code: dict(options) for code, options in value.items()}
 
 
 def _ignore(item: Any, path: Path) -> TargetedIgnore:

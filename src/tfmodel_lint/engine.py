@@ -12,9 +12,10 @@ import os
 import signal
 import threading
 import traceback
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 from tfmodel_lint.discovery import Target
 from tfmodel_lint.findings import ArtifactRecord, ArtifactStatus, Finding, Issue, Location, Severity
@@ -78,6 +79,7 @@ class Linter:
     limits: Limits
     enabled: frozenset[str]
     debug: bool = False
+    rule_options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     def severity_of(self, code: str) -> Severity:
         loaded = self.registry.by_code().get(code)
@@ -105,12 +107,14 @@ class Linter:
                 loaded = self._load(target)
                 fmt = loaded.format
                 issues.extend(loaded.issues)
-                ctx = RuleContext(self.signatures)
+                contexts = {code: RuleContext(self.signatures, opts) for code, opts in self.rule_options.items()}
+                default_ctx = RuleContext(self.signatures)
                 for model in loaded.models:
                     for entry in self.registry.rules:
                         rule = entry.rule
                         if rule.code not in self.enabled or (rule.formats and model.format not in rule.formats):
                             continue
+                        ctx = contexts.get(rule.code, default_ctx)
                         try:
                             member = model.meta.get("archive_member")
                             issues.extend(_in_member(i, member) for i in rule.check(model, ctx))

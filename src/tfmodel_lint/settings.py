@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from tfmodel_lint.findings import Severity
 from tfmodel_lint.limits import Limits
@@ -27,6 +29,8 @@ class Settings:
     extend_ignore: tuple[str, ...] = ()
     per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
     targeted_ignores: tuple[TargetedIgnore, ...] = ()
+    #: Per-rule options from ``[tool.tfmodel-lint.rules.CODE]``, read by rules as ``ctx.options``.
+    rule_options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     exclude: tuple[str, ...] = ()
     fail_on: Severity = Severity.MEDIUM
     exit_zero: bool = False
