@@ -20,9 +20,10 @@ import posixpath
 import tarfile
 import zipfile
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
+from typing import TypeVar
 
 from tfmodel_lint.findings import Issue, Location, Severity
 from tfmodel_lint.formats import sniff
@@ -175,6 +176,28 @@ def _lint_member(col: _Collector, member: str, data: bytes, limits: Limits, dept
     col.nested(member, inner)
 
 
+_Info = TypeVar("_Info", zipfile.ZipInfo, tarfile.TarInfo)
+
+
+def _lint_candidates(col: _Collector, candidates: Sequence[tuple[str, _Info]], head: Callable[[_Info], bytes],
+                     read: Callable[[_Info], bytes], state: tuple[list[int], int], limits: Limits, depth: int,
+                     read_other: Callable[[str], bytes | None]) -> None:
+    """Lint every member that looks like a model (zip and tar alike); stop once the
+    archive's decompression budget is spent."""
+    for member, info in candidates:
+        try:
+            if not _looks_like_model(member, head(info)):
+                continue
+            content = read(info)
+            _check_archive_ratio(state, limits)
+        except (ArtifactError, LimitExceededError) as exc:
+            col.error(member, exc)
+            if state[0][0] <= 0:
+                break
+            continue
+        _lint_member(col, member, content, limits, depth, read_other)
+
+
 def _member_reader(read: Callable[[str], bytes], names: set[str]) -> Callable[[str], bytes | None]:
     def read_other(name: str) -> bytes | None:
         name = posixpath.normpath(name)
@@ -270,23 +293,16 @@ def load_zip_members(data: bytes, name: str, display: str, limits: Limits, depth
         def read_zip(name: str) -> bytes:
             return read_member(zf, by_name[name], limits, state[0])
 
+        candidates = []
         for info in infos:
             member = info.filename
             if member.endswith("/") or member in skip or member in seen:
                 continue
             seen.add(member)
-            try:
-                head = _zip_head(zf, info)
-                if not _looks_like_model(member, head):
-                    continue
-                content = read_member(zf, info, limits, state[0])
-                _check_archive_ratio(state, limits)
-            except (ArtifactError, LimitExceededError) as exc:
-                col.error(member, exc)
-                if state[0][0] <= 0:
-                    break
-                continue
-            _lint_member(col, member, content, limits, depth, _member_reader(read_zip, readable))
+            candidates.append((member, info))
+        _lint_candidates(col, candidates, lambda info: _zip_head(zf, info),
+                         lambda info: read_member(zf, info, limits, state[0]), state, limits, depth,
+                         _member_reader(read_zip, readable))
     return col.finish("zip archive holds no SavedModel and no model file")
 
 
@@ -374,22 +390,12 @@ def load_tar(data: bytes, name: str, display: str, limits: Limits, depth: int) -
         def read_tar(name: str) -> bytes:
             return read_tar_member(tar, by_name[name], limits, state[0])
 
-        for info in regular:
-            member = tar_member_name(info)
-            if "" in roots or member.startswith(in_roots):
-                continue  # part of a SavedModel linted above
-            try:
-                head = _tar_head(tar, info)
-                if not _looks_like_model(member, head):
-                    continue
-                content = read_tar_member(tar, info, limits, state[0])
-                _check_archive_ratio(state, limits)
-            except (ArtifactError, LimitExceededError) as exc:
-                col.error(member, exc)
-                if state[0][0] <= 0:
-                    break
-                continue
-            _lint_member(col, member, content, limits, depth, _member_reader(read_tar, set(by_name)))
+        # Members of a SavedModel were linted above.
+        candidates = [(tar_member_name(info), info) for info in regular
+                      if "" not in roots and not tar_member_name(info).startswith(in_roots)]
+        _lint_candidates(col, candidates, lambda info: _tar_head(tar, info),
+                         lambda info: read_tar_member(tar, info, limits, state[0]), state, limits, depth,
+                         _member_reader(read_tar, set(by_name)))
     return col.finish("tar archive holds no model")
 
 

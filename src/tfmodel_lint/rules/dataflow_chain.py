@@ -27,6 +27,8 @@ class ChainRule(Rule):
     """Reports the taint chains of one kind (see :mod:`tfmodel_lint.analysis.taint`)."""
 
     chain_kind: ClassVar[str]
+    #: Report the sink's category (send or write) rather than the rule's own.
+    sink_category: ClassVar[bool] = False
 
     def message(self, chain: Chain) -> str:
         raise NotImplementedError
@@ -43,7 +45,7 @@ class ChainRule(Rule):
                 "reached_from": list(sink.site.reach.entries),
                 "runs_at": sink.site.reach.when,
             }
-            category = sink.category if self.category != "file_read" else self.category
+            category = sink.category if self.sink_category else self.category
             yield self.issue(sink.site.location, self.message(chain), evidence=evidence, category=category,
                              key=f"{src.site.function.name}/{src.site.node.name}->{sink.key}")
 
@@ -67,6 +69,7 @@ class ReadThenSend(ChainRule):
     summary = "Data read from a file or listing flows to a network send or file write"
 
     chain_kind = "exfiltration"
+    sink_category = True
 
     def message(self, chain: Chain) -> str:
         verb = "sent to" if chain.sink.category == "network_send" else "written by"
