@@ -7,197 +7,240 @@
 # source: tfmodel_lint.proto
 # Protobuf Python Version: 7.35.1
 """Generated protocol buffer code."""
-from google.protobuf import descriptor as _descriptor
-from google.protobuf import descriptor_pool as _descriptor_pool
-from google.protobuf import runtime_version as _runtime_version
-from google.protobuf import symbol_database as _symbol_database
-from google.protobuf.internal import builder as _builder
-_runtime_version.ValidateProtobufRuntimeVersion(
-    _runtime_version.Domain.PUBLIC,
-    7,
-    35,
-    1,
-    '',
-    'tfmodel_lint.proto'
-)
-# @@protoc_insertion_point(imports)
-
-_sym_db = _symbol_database.Default()
-
-
-
-
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x12tfmodel_lint.proto\x12\x0ctfmodel_lint\"K\n\nVersionDef\x12\x10\n\x08producer\x18\x01 \x01(\x05\x12\x14\n\x0cmin_consumer\x18\x02 \x01(\x05\x12\x15\n\rbad_consumers\x18\x03 \x03(\x05\"|\n\x10TensorShapeProto\x12/\n\x03\x64im\x18\x02 \x03(\x0b\x32\".tfmodel_lint.TensorShapeProto.Dim\x12\x14\n\x0cunknown_rank\x18\x03 \x01(\x08\x1a!\n\x03\x44im\x12\x0c\n\x04size\x18\x01 \x01(\x03\x12\x0c\n\x04name\x18\x02 \x01(\t\"\xe5\x02\n\x0bTensorProto\x12%\n\x05\x64type\x18\x01 \x01(\x0e\x32\x16.tfmodel_lint.DataType\x12\x34\n\x0ctensor_shape\x18\x02 \x01(\x0b\x32\x1e.tfmodel_lint.TensorShapeProto\x12\x16\n\x0eversion_number\x18\x03 \x01(\x05\x12\x16\n\x0etensor_content\x18\x04 \x01(\x0c\x12\x14\n\x08half_val\x18\r \x03(\x05\x42\x02\x10\x01\x12\x15\n\tfloat_val\x18\x05 \x03(\x02\x42\x02\x10\x01\x12\x16\n\ndouble_val\x18\x06 \x03(\x01\x42\x02\x10\x01\x12\x13\n\x07int_val\x18\x07 \x03(\x05\x42\x02\x10\x01\x12\x12\n\nstring_val\x18\x08 \x03(\x0c\x12\x15\n\tint64_val\x18\n \x03(\x03\x42\x02\x10\x01\x12\x14\n\x08\x62ool_val\x18\x0b \x03(\x08\x42\x02\x10\x01\x12\x16\n\nuint32_val\x18\x10 \x03(\rB\x02\x10\x01\x12\x16\n\nuint64_val\x18\x11 \x03(\x04\x42\x02\x10\x01\"\xb8\x04\n\tAttrValue\x12\x0b\n\x01s\x18\x02 \x01(\x0cH\x00\x12\x0b\n\x01i\x18\x03 \x01(\x03H\x00\x12\x0b\n\x01\x66\x18\x04 \x01(\x02H\x00\x12\x0b\n\x01\x62\x18\x05 \x01(\x08H\x00\x12&\n\x04type\x18\x06 \x01(\x0e\x32\x16.tfmodel_lint.DataTypeH\x00\x12/\n\x05shape\x18\x07 \x01(\x0b\x32\x1e.tfmodel_lint.TensorShapeProtoH\x00\x12+\n\x06tensor\x18\x08 \x01(\x0b\x32\x19.tfmodel_lint.TensorProtoH\x00\x12\x31\n\x04list\x18\x01 \x01(\x0b\x32!.tfmodel_lint.AttrValue.ListValueH\x00\x12*\n\x04\x66unc\x18\n \x01(\x0b\x32\x1a.tfmodel_lint.NameAttrListH\x00\x12\x15\n\x0bplaceholder\x18\t \x01(\tH\x00\x1a\xf1\x01\n\tListValue\x12\t\n\x01s\x18\x02 \x03(\x0c\x12\r\n\x01i\x18\x03 \x03(\x03\x42\x02\x10\x01\x12\r\n\x01\x66\x18\x04 \x03(\x02\x42\x02\x10\x01\x12\r\n\x01\x62\x18\x05 \x03(\x08\x42\x02\x10\x01\x12(\n\x04type\x18\x06 \x03(\x0e\x32\x16.tfmodel_lint.DataTypeB\x02\x10\x01\x12-\n\x05shape\x18\x07 \x03(\x0b\x32\x1e.tfmodel_lint.TensorShapeProto\x12)\n\x06tensor\x18\x08 \x03(\x0b\x32\x19.tfmodel_lint.TensorProto\x12(\n\x04\x66unc\x18\t \x03(\x0b\x32\x1a.tfmodel_lint.NameAttrListB\x07\n\x05value\"\x96\x01\n\x0cNameAttrList\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x32\n\x04\x61ttr\x18\x02 \x03(\x0b\x32$.tfmodel_lint.NameAttrList.AttrEntry\x1a\x44\n\tAttrEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12&\n\x05value\x18\x02 \x01(\x0b\x32\x17.tfmodel_lint.AttrValue:\x02\x38\x01\"\xb7\x01\n\x07NodeDef\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\n\n\x02op\x18\x02 \x01(\t\x12\r\n\x05input\x18\x03 \x03(\t\x12\x0e\n\x06\x64\x65vice\x18\x04 \x01(\t\x12-\n\x04\x61ttr\x18\x05 \x03(\x0b\x32\x1f.tfmodel_lint.NodeDef.AttrEntry\x1a\x44\n\tAttrEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12&\n\x05value\x18\x02 \x01(\x0b\x32\x17.tfmodel_lint.AttrValue:\x02\x38\x01\"\x82\x04\n\x05OpDef\x12\x0c\n\x04name\x18\x01 \x01(\t\x12-\n\tinput_arg\x18\x02 \x03(\x0b\x32\x1a.tfmodel_lint.OpDef.ArgDef\x12.\n\noutput_arg\x18\x03 \x03(\x0b\x32\x1a.tfmodel_lint.OpDef.ArgDef\x12\x16\n\x0e\x63ontrol_output\x18\x14 \x03(\t\x12)\n\x04\x61ttr\x18\x04 \x03(\x0b\x32\x1b.tfmodel_lint.OpDef.AttrDef\x12\x0f\n\x07summary\x18\x05 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x06 \x01(\t\x12\x13\n\x0bis_stateful\x18\x11 \x01(\x08\x1a\xa1\x01\n\x06\x41rgDef\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12$\n\x04type\x18\x03 \x01(\x0e\x32\x16.tfmodel_lint.DataType\x12\x11\n\ttype_attr\x18\x04 \x01(\t\x12\x13\n\x0bnumber_attr\x18\x05 \x01(\t\x12\x16\n\x0etype_list_attr\x18\x06 \x01(\t\x12\x0e\n\x06is_ref\x18\x10 \x01(\x08\x1aj\n\x07\x41ttrDef\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04type\x18\x02 \x01(\t\x12.\n\rdefault_value\x18\x03 \x01(\x0b\x32\x17.tfmodel_lint.AttrValue\x12\x13\n\x0b\x64\x65scription\x18\x04 \x01(\t\")\n\x06OpList\x12\x1f\n\x02op\x18\x01 \x03(\x0b\x32\x13.tfmodel_lint.OpDef\"\xa7\x03\n\x0b\x46unctionDef\x12&\n\tsignature\x18\x01 \x01(\x0b\x32\x13.tfmodel_lint.OpDef\x12\x31\n\x04\x61ttr\x18\x05 \x03(\x0b\x32#.tfmodel_lint.FunctionDef.AttrEntry\x12\'\n\x08node_def\x18\x03 \x03(\x0b\x32\x15.tfmodel_lint.NodeDef\x12/\n\x03ret\x18\x04 \x03(\x0b\x32\".tfmodel_lint.FunctionDef.RetEntry\x12>\n\x0b\x63ontrol_ret\x18\x06 \x03(\x0b\x32).tfmodel_lint.FunctionDef.ControlRetEntry\x1a\x44\n\tAttrEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12&\n\x05value\x18\x02 \x01(\x0b\x32\x17.tfmodel_lint.AttrValue:\x02\x38\x01\x1a*\n\x08RetEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a\x31\n\x0f\x43ontrolRetEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\";\n\x0bGradientDef\x12\x15\n\rfunction_name\x18\x01 \x01(\t\x12\x15\n\rgradient_func\x18\x02 \x01(\t\"n\n\x12\x46unctionDefLibrary\x12+\n\x08\x66unction\x18\x01 \x03(\x0b\x32\x19.tfmodel_lint.FunctionDef\x12+\n\x08gradient\x18\x02 \x03(\x0b\x32\x19.tfmodel_lint.GradientDef\"\x9f\x01\n\x08GraphDef\x12#\n\x04node\x18\x01 \x03(\x0b\x32\x15.tfmodel_lint.NodeDef\x12*\n\x08versions\x18\x04 \x01(\x0b\x32\x18.tfmodel_lint.VersionDef\x12\x0f\n\x07version\x18\x03 \x01(\x05\x12\x31\n\x07library\x18\x02 \x01(\x0b\x32 .tfmodel_lint.FunctionDefLibrary\"\xa0\x02\n\x08SaverDef\x12\x1c\n\x14\x66ilename_tensor_name\x18\x01 \x01(\t\x12\x18\n\x10save_tensor_name\x18\x02 \x01(\t\x12\x17\n\x0frestore_op_name\x18\x03 \x01(\t\x12\x13\n\x0bmax_to_keep\x18\x04 \x01(\x05\x12\x0f\n\x07sharded\x18\x05 \x01(\x08\x12%\n\x1dkeep_checkpoint_every_n_hours\x18\x06 \x01(\x02\x12?\n\x07version\x18\x07 \x01(\x0e\x32..tfmodel_lint.SaverDef.CheckpointFormatVersion\"5\n\x17\x43heckpointFormatVersion\x12\n\n\x06LEGACY\x10\x00\x12\x06\n\x02V1\x10\x01\x12\x06\n\x02V2\x10\x02\"\x96\x07\n\x0cMetaGraphDef\x12=\n\rmeta_info_def\x18\x01 \x01(\x0b\x32&.tfmodel_lint.MetaGraphDef.MetaInfoDef\x12)\n\tgraph_def\x18\x02 \x01(\x0b\x32\x16.tfmodel_lint.GraphDef\x12)\n\tsaver_def\x18\x03 \x01(\x0b\x32\x16.tfmodel_lint.SaverDef\x12\x45\n\x0e\x63ollection_def\x18\x04 \x03(\x0b\x32-.tfmodel_lint.MetaGraphDef.CollectionDefEntry\x12\x43\n\rsignature_def\x18\x05 \x03(\x0b\x32,.tfmodel_lint.MetaGraphDef.SignatureDefEntry\x12\x32\n\x0e\x61sset_file_def\x18\x06 \x03(\x0b\x32\x1a.tfmodel_lint.AssetFileDef\x12\x38\n\x10object_graph_def\x18\x07 \x01(\x0b\x32\x1e.tfmodel_lint.SavedObjectGraph\x1a\xd2\x02\n\x0bMetaInfoDef\x12\x1a\n\x12meta_graph_version\x18\x01 \x01(\t\x12.\n\x10stripped_op_list\x18\x02 \x01(\x0b\x32\x14.tfmodel_lint.OpList\x12\x0c\n\x04tags\x18\x04 \x03(\t\x12\x1a\n\x12tensorflow_version\x18\x05 \x01(\t\x12\x1e\n\x16tensorflow_git_version\x18\x06 \x01(\t\x12\x1e\n\x16stripped_default_attrs\x18\x07 \x01(\x08\x12U\n\x10\x66unction_aliases\x18\x08 \x03(\x0b\x32;.tfmodel_lint.MetaGraphDef.MetaInfoDef.FunctionAliasesEntry\x1a\x36\n\x14\x46unctionAliasesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1aQ\n\x12\x43ollectionDefEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12*\n\x05value\x18\x02 \x01(\x0b\x32\x1b.tfmodel_lint.CollectionDef:\x02\x38\x01\x1aO\n\x11SignatureDefEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12)\n\x05value\x18\x02 \x01(\x0b\x32\x1a.tfmodel_lint.SignatureDef:\x02\x38\x01\"\xc6\x01\n\rCollectionDef\x12\x39\n\tnode_list\x18\x01 \x01(\x0b\x32$.tfmodel_lint.CollectionDef.NodeListH\x00\x12;\n\nbytes_list\x18\x02 \x01(\x0b\x32%.tfmodel_lint.CollectionDef.BytesListH\x00\x1a\x19\n\x08NodeList\x12\r\n\x05value\x18\x01 \x03(\t\x1a\x1a\n\tBytesList\x12\r\n\x05value\x18\x01 \x03(\x0c\x42\x06\n\x04kind\"\x85\x01\n\nTensorInfo\x12\x0e\n\x04name\x18\x01 \x01(\tH\x00\x12%\n\x05\x64type\x18\x02 \x01(\x0e\x32\x16.tfmodel_lint.DataType\x12\x34\n\x0ctensor_shape\x18\x03 \x01(\x0b\x32\x1e.tfmodel_lint.TensorShapeProtoB\n\n\x08\x65ncoding\"\xa8\x02\n\x0cSignatureDef\x12\x36\n\x06inputs\x18\x01 \x03(\x0b\x32&.tfmodel_lint.SignatureDef.InputsEntry\x12\x38\n\x07outputs\x18\x02 \x03(\x0b\x32\'.tfmodel_lint.SignatureDef.OutputsEntry\x12\x13\n\x0bmethod_name\x18\x03 \x01(\t\x1aG\n\x0bInputsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\'\n\x05value\x18\x02 \x01(\x0b\x32\x18.tfmodel_lint.TensorInfo:\x02\x38\x01\x1aH\n\x0cOutputsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\'\n\x05value\x18\x02 \x01(\x0b\x32\x18.tfmodel_lint.TensorInfo:\x02\x38\x01\"O\n\x0c\x41ssetFileDef\x12-\n\x0btensor_info\x18\x01 \x01(\x0b\x32\x18.tfmodel_lint.TensorInfo\x12\x10\n\x08\x66ilename\x18\x02 \x01(\t\"a\n\nSavedModel\x12\"\n\x1asaved_model_schema_version\x18\x01 \x01(\x03\x12/\n\x0bmeta_graphs\x18\x02 \x03(\x0b\x32\x1a.tfmodel_lint.MetaGraphDef\"6\n\x0fObjectReference\x12\x0f\n\x07node_id\x18\x01 \x01(\x05\x12\x12\n\nlocal_name\x18\x02 \x01(\t\"\xee\x01\n\x10SavedObjectGraph\x12(\n\x05nodes\x18\x01 \x03(\x0b\x32\x19.tfmodel_lint.SavedObject\x12Q\n\x12\x63oncrete_functions\x18\x02 \x03(\x0b\x32\x35.tfmodel_lint.SavedObjectGraph.ConcreteFunctionsEntry\x1a]\n\x16\x43oncreteFunctionsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x32\n\x05value\x18\x02 \x01(\x0b\x32#.tfmodel_lint.SavedConcreteFunction:\x02\x38\x01\"\xf7\x05\n\x0bSavedObject\x12/\n\x08\x63hildren\x18\x01 \x03(\x0b\x32\x1d.tfmodel_lint.ObjectReference\x12\x33\n\x0c\x64\x65pendencies\x18\x0f \x03(\x0b\x32\x1d.tfmodel_lint.ObjectReference\x12\x34\n\x0buser_object\x18\x04 \x01(\x0b\x32\x1d.tfmodel_lint.SavedUserObjectH\x00\x12)\n\x05\x61sset\x18\x05 \x01(\x0b\x32\x18.tfmodel_lint.SavedAssetH\x00\x12/\n\x08\x66unction\x18\x06 \x01(\x0b\x32\x1b.tfmodel_lint.SavedFunctionH\x00\x12/\n\x08variable\x18\x07 \x01(\x0b\x32\x1b.tfmodel_lint.SavedVariableH\x00\x12I\n\x16\x62\x61re_concrete_function\x18\x08 \x01(\x0b\x32\'.tfmodel_lint.SavedBareConcreteFunctionH\x00\x12/\n\x08\x63onstant\x18\t \x01(\x0b\x32\x1b.tfmodel_lint.SavedConstantH\x00\x12/\n\x08resource\x18\n \x01(\x0b\x32\x1b.tfmodel_lint.SavedResourceH\x00\x12\x37\n\x0f\x63\x61ptured_tensor\x18\x0c \x01(\x0b\x32\x1c.tfmodel_lint.CapturedTensorH\x00\x12H\n\x10saveable_objects\x18\x0b \x03(\x0b\x32..tfmodel_lint.SavedObject.SaveableObjectsEntry\x12\x17\n\x0fregistered_name\x18\r \x01(\t\x12\x18\n\x10registered_saver\x18\x10 \x01(\t\x1aT\n\x14SaveableObjectsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12+\n\x05value\x18\x02 \x01(\x0b\x32\x1c.tfmodel_lint.SaveableObject:\x02\x38\x01\x42\x06\n\x04kind\"b\n\x0fSavedUserObject\x12\x12\n\nidentifier\x18\x01 \x01(\t\x12)\n\x07version\x18\x02 \x01(\x0b\x32\x18.tfmodel_lint.VersionDef\x12\x10\n\x08metadata\x18\x03 \x01(\t\"*\n\nSavedAsset\x12\x1c\n\x14\x61sset_file_def_index\x18\x01 \x01(\x05\"+\n\rSavedFunction\x12\x1a\n\x12\x63oncrete_functions\x18\x01 \x03(\t\"-\n\x15SavedConcreteFunction\x12\x14\n\x0c\x62ound_inputs\x18\x02 \x03(\x05\"V\n\x19SavedBareConcreteFunction\x12\x1e\n\x16\x63oncrete_function_name\x18\x01 \x01(\t\x12\x19\n\x11\x61rgument_keywords\x18\x02 \x03(\t\"\"\n\rSavedConstant\x12\x11\n\toperation\x18\x01 \x01(\t\"\x96\x01\n\rSavedVariable\x12%\n\x05\x64type\x18\x01 \x01(\x0e\x32\x16.tfmodel_lint.DataType\x12-\n\x05shape\x18\x02 \x01(\x0b\x32\x1e.tfmodel_lint.TensorShapeProto\x12\x11\n\ttrainable\x18\x03 \x01(\x08\x12\x0c\n\x04name\x18\x06 \x01(\t\x12\x0e\n\x06\x64\x65vice\x18\x07 \x01(\t\"\x1f\n\rSavedResource\x12\x0e\n\x06\x64\x65vice\x18\x01 \x01(\t\"9\n\x0e\x43\x61pturedTensor\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x19\n\x11\x63oncrete_function\x18\x02 \x01(\t\"A\n\x0eSaveableObject\x12\x15\n\rsave_function\x18\x02 \x01(\x05\x12\x18\n\x10restore_function\x18\x03 \x01(\x05\"f\n\x11\x42undleHeaderProto\x12\x12\n\nnum_shards\x18\x01 \x01(\x05\x12\x12\n\nendianness\x18\x02 \x01(\x05\x12)\n\x07version\x18\x03 \x01(\x0b\x32\x18.tfmodel_lint.VersionDef\"\xd8\x01\n\x10\x42undleEntryProto\x12%\n\x05\x64type\x18\x01 \x01(\x0e\x32\x16.tfmodel_lint.DataType\x12-\n\x05shape\x18\x02 \x01(\x0b\x32\x1e.tfmodel_lint.TensorShapeProto\x12\x10\n\x08shard_id\x18\x03 \x01(\x05\x12\x0e\n\x06offset\x18\x04 \x01(\x03\x12\x0c\n\x04size\x18\x05 \x01(\x03\x12\x0e\n\x06\x63rc32c\x18\x06 \x01(\x07\x12.\n\x06slices\x18\x07 \x03(\x0b\x32\x1e.tfmodel_lint.TensorSliceProto\"\x82\x01\n\x10TensorSliceProto\x12\x35\n\x06\x65xtent\x18\x01 \x03(\x0b\x32%.tfmodel_lint.TensorSliceProto.Extent\x1a\x37\n\x06\x45xtent\x12\r\n\x05start\x18\x01 \x01(\x03\x12\x10\n\x06length\x18\x02 \x01(\x03H\x00\x42\x0c\n\nhas_length\"C\n\x12KerasSavedMetadata\x12-\n\x05nodes\x18\x01 \x03(\x0b\x32\x1e.tfmodel_lint.KerasSavedObject\"\x87\x01\n\x10KerasSavedObject\x12\x0f\n\x07node_id\x18\x02 \x01(\x05\x12\x11\n\tnode_path\x18\x03 \x01(\t\x12\x12\n\nidentifier\x18\x04 \x01(\t\x12\x10\n\x08metadata\x18\x05 \x01(\t\x12)\n\x07version\x18\x06 \x01(\x0b\x32\x18.tfmodel_lint.VersionDef*\xda\t\n\x08\x44\x61taType\x12\x0e\n\nDT_INVALID\x10\x00\x12\x0c\n\x08\x44T_FLOAT\x10\x01\x12\r\n\tDT_DOUBLE\x10\x02\x12\x0c\n\x08\x44T_INT32\x10\x03\x12\x0c\n\x08\x44T_UINT8\x10\x04\x12\x0c\n\x08\x44T_INT16\x10\x05\x12\x0b\n\x07\x44T_INT8\x10\x06\x12\r\n\tDT_STRING\x10\x07\x12\x10\n\x0c\x44T_COMPLEX64\x10\x08\x12\x0c\n\x08\x44T_INT64\x10\t\x12\x0b\n\x07\x44T_BOOL\x10\n\x12\x0c\n\x08\x44T_QINT8\x10\x0b\x12\r\n\tDT_QUINT8\x10\x0c\x12\r\n\tDT_QINT32\x10\r\x12\x0f\n\x0b\x44T_BFLOAT16\x10\x0e\x12\r\n\tDT_QINT16\x10\x0f\x12\x0e\n\nDT_QUINT16\x10\x10\x12\r\n\tDT_UINT16\x10\x11\x12\x11\n\rDT_COMPLEX128\x10\x12\x12\x0b\n\x07\x44T_HALF\x10\x13\x12\x0f\n\x0b\x44T_RESOURCE\x10\x14\x12\x0e\n\nDT_VARIANT\x10\x15\x12\r\n\tDT_UINT32\x10\x16\x12\r\n\tDT_UINT64\x10\x17\x12\x12\n\x0e\x44T_FLOAT8_E5M2\x10\x18\x12\x14\n\x10\x44T_FLOAT8_E4M3FN\x10\x19\x12\x16\n\x12\x44T_FLOAT8_E4M3FNUZ\x10\x1a\x12\x19\n\x15\x44T_FLOAT8_E4M3B11FNUZ\x10\x1b\x12\x16\n\x12\x44T_FLOAT8_E5M2FNUZ\x10\x1c\x12\x0b\n\x07\x44T_INT4\x10\x1d\x12\x0c\n\x08\x44T_UINT4\x10\x1e\x12\x0b\n\x07\x44T_INT2\x10\x1f\x12\x0c\n\x08\x44T_UINT2\x10 \x12\x14\n\x10\x44T_FLOAT4_E2M1FN\x10!\x12\x10\n\x0c\x44T_FLOAT_REF\x10\x65\x12\x11\n\rDT_DOUBLE_REF\x10\x66\x12\x10\n\x0c\x44T_INT32_REF\x10g\x12\x10\n\x0c\x44T_UINT8_REF\x10h\x12\x10\n\x0c\x44T_INT16_REF\x10i\x12\x0f\n\x0b\x44T_INT8_REF\x10j\x12\x11\n\rDT_STRING_REF\x10k\x12\x14\n\x10\x44T_COMPLEX64_REF\x10l\x12\x10\n\x0c\x44T_INT64_REF\x10m\x12\x0f\n\x0b\x44T_BOOL_REF\x10n\x12\x10\n\x0c\x44T_QINT8_REF\x10o\x12\x11\n\rDT_QUINT8_REF\x10p\x12\x11\n\rDT_QINT32_REF\x10q\x12\x13\n\x0f\x44T_BFLOAT16_REF\x10r\x12\x11\n\rDT_QINT16_REF\x10s\x12\x12\n\x0e\x44T_QUINT16_REF\x10t\x12\x11\n\rDT_UINT16_REF\x10u\x12\x15\n\x11\x44T_COMPLEX128_REF\x10v\x12\x0f\n\x0b\x44T_HALF_REF\x10w\x12\x13\n\x0f\x44T_RESOURCE_REF\x10x\x12\x12\n\x0e\x44T_VARIANT_REF\x10y\x12\x11\n\rDT_UINT32_REF\x10z\x12\x11\n\rDT_UINT64_REF\x10{\x12\x16\n\x12\x44T_FLOAT8_E5M2_REF\x10|\x12\x18\n\x14\x44T_FLOAT8_E4M3FN_REF\x10}\x12\x1a\n\x16\x44T_FLOAT8_E4M3FNUZ_REF\x10~\x12\x1d\n\x19\x44T_FLOAT8_E4M3B11FNUZ_REF\x10\x7f\x12\x1b\n\x16\x44T_FLOAT8_E5M2FNUZ_REF\x10\x80\x01\x12\x10\n\x0b\x44T_INT4_REF\x10\x81\x01\x12\x11\n\x0c\x44T_UINT4_REF\x10\x82\x01\x12\x10\n\x0b\x44T_INT2_REF\x10\x83\x01\x12\x11\n\x0c\x44T_UINT2_REF\x10\x84\x01\x12\x19\n\x14\x44T_FLOAT4_E2M1FN_REF\x10\x85\x01\x62\x06proto3')
+_SERIALIZED = b'\n\x12tfmodel_lint.proto\x12\x0ctfmodel_lint\"K\n\nVersionDef\x12\x10\n\x08producer\x18\x01 \x01(\x05\x12\x14\n\x0cmin_consumer\x18\x02 \x01(\x05\x12\x15\n\rbad_consumers\x18\x03 \x03(\x05\"|\n\x10TensorShapeProto\x12/\n\x03\x64im\x18\x02 \x03(\x0b\x32\".tfmodel_lint.TensorShapeProto.Dim\x12\x14\n\x0cunknown_rank\x18\x03 \x01(\x08\x1a!\n\x03\x44im\x12\x0c\n\x04size\x18\x01 \x01(\x03\x12\x0c\n\x04name\x18\x02 \x01(\t\"\xe5\x02\n\x0bTensorProto\x12%\n\x05\x64type\x18\x01 \x01(\x0e\x32\x16.tfmodel_lint.DataType\x12\x34\n\x0ctensor_shape\x18\x02 \x01(\x0b\x32\x1e.tfmodel_lint.TensorShapeProto\x12\x16\n\x0eversion_number\x18\x03 \x01(\x05\x12\x16\n\x0etensor_content\x18\x04 \x01(\x0c\x12\x14\n\x08half_val\x18\r \x03(\x05\x42\x02\x10\x01\x12\x15\n\tfloat_val\x18\x05 \x03(\x02\x42\x02\x10\x01\x12\x16\n\ndouble_val\x18\x06 \x03(\x01\x42\x02\x10\x01\x12\x13\n\x07int_val\x18\x07 \x03(\x05\x42\x02\x10\x01\x12\x12\n\nstring_val\x18\x08 \x03(\x0c\x12\x15\n\tint64_val\x18\n \x03(\x03\x42\x02\x10\x01\x12\x14\n\x08\x62ool_val\x18\x0b \x03(\x08\x42\x02\x10\x01\x12\x16\n\nuint32_val\x18\x10 \x03(\rB\x02\x10\x01\x12\x16\n\nuint64_val\x18\x11 \x03(\x04\x42\x02\x10\x01\"\xb8\x04\n\tAttrValue\x12\x0b\n\x01s\x18\x02 \x01(\x0cH\x00\x12\x0b\n\x01i\x18\x03 \x01(\x03H\x00\x12\x0b\n\x01\x66\x18\x04 \x01(\x02H\x00\x12\x0b\n\x01\x62\x18\x05 \x01(\x08H\x00\x12&\n\x04type\x18\x06 \x01(\x0e\x32\x16.tfmodel_lint.DataTypeH\x00\x12/\n\x05shape\x18\x07 \x01(\x0b\x32\x1e.tfmodel_lint.TensorShapeProtoH\x00\x12+\n\x06tensor\x18\x08 \x01(\x0b\x32\x19.tfmodel_lint.TensorProtoH\x00\x12\x31\n\x04list\x18\x01 \x01(\x0b\x32!.tfmodel_lint.AttrValue.ListValueH\x00\x12*\n\x04\x66unc\x18\n \x01(\x0b\x32\x1a.tfmodel_lint.NameAttrListH\x00\x12\x15\n\x0bplaceholder\x18\t \x01(\tH\x00\x1a\xf1\x01\n\tListValue\x12\t\n\x01s\x18\x02 \x03(\x0c\x12\r\n\x01i\x18\x03 \x03(\x03\x42\x02\x10\x01\x12\r\n\x01\x66\x18\x04 \x03(\x02\x42\x02\x10\x01\x12\r\n\x01\x62\x18\x05 \x03(\x08\x42\x02\x10\x01\x12(\n\x04type\x18\x06 \x03(\x0e\x32\x16.tfmodel_lint.DataTypeB\x02\x10\x01\x12-\n\x05shape\x18\x07 \x03(\x0b\x32\x1e.tfmodel_lint.TensorShapeProto\x12)\n\x06tensor\x18\x08 \x03(\x0b\x32\x19.tfmodel_lint.TensorProto\x12(\n\x04\x66unc\x18\t \x03(\x0b\x32\x1a.tfmodel_lint.NameAttrListB\x07\n\x05value\"\x96\x01\n\x0cNameAttrList\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x32\n\x04\x61ttr\x18\x02 \x03(\x0b\x32$.tfmodel_lint.NameAttrList.AttrEntry\x1a\x44\n\tAttrEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12&\n\x05value\x18\x02 \x01(\x0b\x32\x17.tfmodel_lint.AttrValue:\x02\x38\x01\"\xb7\x01\n\x07NodeDef\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\n\n\x02op\x18\x02 \x01(\t\x12\r\n\x05input\x18\x03 \x03(\t\x12\x0e\n\x06\x64\x65vice\x18\x04 \x01(\t\x12-\n\x04\x61ttr\x18\x05 \x03(\x0b\x32\x1f.tfmodel_lint.NodeDef.AttrEntry\x1a\x44\n\tAttrEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12&\n\x05value\x18\x02 \x01(\x0b\x32\x17.tfmodel_lint.AttrValue:\x02\x38\x01\"\x82\x04\n\x05OpDef\x12\x0c\n\x04name\x18\x01 \x01(\t\x12-\n\tinput_arg\x18\x02 \x03(\x0b\x32\x1a.tfmodel_lint.OpDef.ArgDef\x12.\n\noutput_arg\x18\x03 \x03(\x0b\x32\x1a.tfmodel_lint.OpDef.ArgDef\x12\x16\n\x0e\x63ontrol_output\x18\x14 \x03(\t\x12)\n\x04\x61ttr\x18\x04 \x03(\x0b\x32\x1b.tfmodel_lint.OpDef.AttrDef\x12\x0f\n\x07summary\x18\x05 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x06 \x01(\t\x12\x13\n\x0bis_stateful\x18\x11 \x01(\x08\x1a\xa1\x01\n\x06\x41rgDef\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12$\n\x04type\x18\x03 \x01(\x0e\x32\x16.tfmodel_lint.DataType\x12\x11\n\ttype_attr\x18\x04 \x01(\t\x12\x13\n\x0bnumber_attr\x18\x05 \x01(\t\x12\x16\n\x0etype_list_attr\x18\x06 \x01(\t\x12\x0e\n\x06is_ref\x18\x10 \x01(\x08\x1aj\n\x07\x41ttrDef\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04type\x18\x02 \x01(\t\x12.\n\rdefault_value\x18\x03 \x01(\x0b\x32\x17.tfmodel_lint.AttrValue\x12\x13\n\x0b\x64\x65scription\x18\x04 \x01(\t\")\n\x06OpList\x12\x1f\n\x02op\x18\x01 \x03(\x0b\x32\x13.tfmodel_lint.OpDef\"\xa7\x03\n\x0b\x46unctionDef\x12&\n\tsignature\x18\x01 \x01(\x0b\x32\x13.tfmodel_lint.OpDef\x12\x31\n\x04\x61ttr\x18\x05 \x03(\x0b\x32#.tfmodel_lint.FunctionDef.AttrEntry\x12\'\n\x08node_def\x18\x03 \x03(\x0b\x32\x15.tfmodel_lint.NodeDef\x12/\n\x03ret\x18\x04 \x03(\x0b\x32\".tfmodel_lint.FunctionDef.RetEntry\x12>\n\x0b\x63ontrol_ret\x18\x06 \x03(\x0b\x32).tfmodel_lint.FunctionDef.ControlRetEntry\x1a\x44\n\tAttrEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12&\n\x05value\x18\x02 \x01(\x0b\x32\x17.tfmodel_lint.AttrValue:\x02\x38\x01\x1a*\n\x08RetEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a\x31\n\x0f\x43ontrolRetEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\";\n\x0bGradientDef\x12\x15\n\rfunction_name\x18\x01 \x01(\t\x12\x15\n\rgradient_func\x18\x02 \x01(\t\"n\n\x12\x46unctionDefLibrary\x12+\n\x08\x66unction\x18\x01 \x03(\x0b\x32\x19.tfmodel_lint.FunctionDef\x12+\n\x08gradient\x18\x02 \x03(\x0b\x32\x19.tfmodel_lint.GradientDef\"\x9f\x01\n\x08GraphDef\x12#\n\x04node\x18\x01 \x03(\x0b\x32\x15.tfmodel_lint.NodeDef\x12*\n\x08versions\x18\x04 \x01(\x0b\x32\x18.tfmodel_lint.VersionDef\x12\x0f\n\x07version\x18\x03 \x01(\x05\x12\x31\n\x07library\x18\x02 \x01(\x0b\x32 .tfmodel_lint.FunctionDefLibrary\"\xa0\x02\n\x08SaverDef\x12\x1c\n\x14\x66ilename_tensor_name\x18\x01 \x01(\t\x12\x18\n\x10save_tensor_name\x18\x02 \x01(\t\x12\x17\n\x0frestore_op_name\x18\x03 \x01(\t\x12\x13\n\x0bmax_to_keep\x18\x04 \x01(\x05\x12\x0f\n\x07sharded\x18\x05 \x01(\x08\x12%\n\x1dkeep_checkpoint_every_n_hours\x18\x06 \x01(\x02\x12?\n\x07version\x18\x07 \x01(\x0e\x32..tfmodel_lint.SaverDef.CheckpointFormatVersion\"5\n\x17\x43heckpointFormatVersion\x12\n\n\x06LEGACY\x10\x00\x12\x06\n\x02V1\x10\x01\x12\x06\n\x02V2\x10\x02\"\x96\x07\n\x0cMetaGraphDef\x12=\n\rmeta_info_def\x18\x01 \x01(\x0b\x32&.tfmodel_lint.MetaGraphDef.MetaInfoDef\x12)\n\tgraph_def\x18\x02 \x01(\x0b\x32\x16.tfmodel_lint.GraphDef\x12)\n\tsaver_def\x18\x03 \x01(\x0b\x32\x16.tfmodel_lint.SaverDef\x12\x45\n\x0e\x63ollection_def\x18\x04 \x03(\x0b\x32-.tfmodel_lint.MetaGraphDef.CollectionDefEntry\x12\x43\n\rsignature_def\x18\x05 \x03(\x0b\x32,.tfmodel_lint.MetaGraphDef.SignatureDefEntry\x12\x32\n\x0e\x61sset_file_def\x18\x06 \x03(\x0b\x32\x1a.tfmodel_lint.AssetFileDef\x12\x38\n\x10object_graph_def\x18\x07 \x01(\x0b\x32\x1e.tfmodel_lint.SavedObjectGraph\x1a\xd2\x02\n\x0bMetaInfoDef\x12\x1a\n\x12meta_graph_version\x18\x01 \x01(\t\x12.\n\x10stripped_op_list\x18\x02 \x01(\x0b\x32\x14.tfmodel_lint.OpList\x12\x0c\n\x04tags\x18\x04 \x03(\t\x12\x1a\n\x12tensorflow_version\x18\x05 \x01(\t\x12\x1e\n\x16tensorflow_git_version\x18\x06 \x01(\t\x12\x1e\n\x16stripped_default_attrs\x18\x07 \x01(\x08\x12U\n\x10\x66unction_aliases\x18\x08 \x03(\x0b\x32;.tfmodel_lint.MetaGraphDef.MetaInfoDef.FunctionAliasesEntry\x1a\x36\n\x14\x46unctionAliasesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1aQ\n\x12\x43ollectionDefEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12*\n\x05value\x18\x02 \x01(\x0b\x32\x1b.tfmodel_lint.CollectionDef:\x02\x38\x01\x1aO\n\x11SignatureDefEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12)\n\x05value\x18\x02 \x01(\x0b\x32\x1a.tfmodel_lint.SignatureDef:\x02\x38\x01\"\xc6\x01\n\rCollectionDef\x12\x39\n\tnode_list\x18\x01 \x01(\x0b\x32$.tfmodel_lint.CollectionDef.NodeListH\x00\x12;\n\nbytes_list\x18\x02 \x01(\x0b\x32%.tfmodel_lint.CollectionDef.BytesListH\x00\x1a\x19\n\x08NodeList\x12\r\n\x05value\x18\x01 \x03(\t\x1a\x1a\n\tBytesList\x12\r\n\x05value\x18\x01 \x03(\x0c\x42\x06\n\x04kind\"\x85\x01\n\nTensorInfo\x12\x0e\n\x04name\x18\x01 \x01(\tH\x00\x12%\n\x05\x64type\x18\x02 \x01(\x0e\x32\x16.tfmodel_lint.DataType\x12\x34\n\x0ctensor_shape\x18\x03 \x01(\x0b\x32\x1e.tfmodel_lint.TensorShapeProtoB\n\n\x08\x65ncoding\"\xa8\x02\n\x0cSignatureDef\x12\x36\n\x06inputs\x18\x01 \x03(\x0b\x32&.tfmodel_lint.SignatureDef.InputsEntry\x12\x38\n\x07outputs\x18\x02 \x03(\x0b\x32\'.tfmodel_lint.SignatureDef.OutputsEntry\x12\x13\n\x0bmethod_name\x18\x03 \x01(\t\x1aG\n\x0bInputsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\'\n\x05value\x18\x02 \x01(\x0b\x32\x18.tfmodel_lint.TensorInfo:\x02\x38\x01\x1aH\n\x0cOutputsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\'\n\x05value\x18\x02 \x01(\x0b\x32\x18.tfmodel_lint.TensorInfo:\x02\x38\x01\"O\n\x0c\x41ssetFileDef\x12-\n\x0btensor_info\x18\x01 \x01(\x0b\x32\x18.tfmodel_lint.TensorInfo\x12\x10\n\x08\x66ilename\x18\x02 \x01(\t\"a\n\nSavedModel\x12\"\n\x1asaved_model_schema_version\x18\x01 \x01(\x03\x12/\n\x0bmeta_graphs\x18\x02 \x03(\x0b\x32\x1a.tfmodel_lint.MetaGraphDef\"6\n\x0fObjectReference\x12\x0f\n\x07node_id\x18\x01 \x01(\x05\x12\x12\n\nlocal_name\x18\x02 \x01(\t\"\xee\x01\n\x10SavedObjectGraph\x12(\n\x05nodes\x18\x01 \x03(\x0b\x32\x19.tfmodel_lint.SavedObject\x12Q\n\x12\x63oncrete_functions\x18\x02 \x03(\x0b\x32\x35.tfmodel_lint.SavedObjectGraph.ConcreteFunctionsEntry\x1a]\n\x16\x43oncreteFunctionsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x32\n\x05value\x18\x02 \x01(\x0b\x32#.tfmodel_lint.SavedConcreteFunction:\x02\x38\x01\"\xf7\x05\n\x0bSavedObject\x12/\n\x08\x63hildren\x18\x01 \x03(\x0b\x32\x1d.tfmodel_lint.ObjectReference\x12\x33\n\x0c\x64\x65pendencies\x18\x0f \x03(\x0b\x32\x1d.tfmodel_lint.ObjectReference\x12\x34\n\x0buser_object\x18\x04 \x01(\x0b\x32\x1d.tfmodel_lint.SavedUserObjectH\x00\x12)\n\x05\x61sset\x18\x05 \x01(\x0b\x32\x18.tfmodel_lint.SavedAssetH\x00\x12/\n\x08\x66unction\x18\x06 \x01(\x0b\x32\x1b.tfmodel_lint.SavedFunctionH\x00\x12/\n\x08variable\x18\x07 \x01(\x0b\x32\x1b.tfmodel_lint.SavedVariableH\x00\x12I\n\x16\x62\x61re_concrete_function\x18\x08 \x01(\x0b\x32\'.tfmodel_lint.SavedBareConcreteFunctionH\x00\x12/\n\x08\x63onstant\x18\t \x01(\x0b\x32\x1b.tfmodel_lint.SavedConstantH\x00\x12/\n\x08resource\x18\n \x01(\x0b\x32\x1b.tfmodel_lint.SavedResourceH\x00\x12\x37\n\x0f\x63\x61ptured_tensor\x18\x0c \x01(\x0b\x32\x1c.tfmodel_lint.CapturedTensorH\x00\x12H\n\x10saveable_objects\x18\x0b \x03(\x0b\x32..tfmodel_lint.SavedObject.SaveableObjectsEntry\x12\x17\n\x0fregistered_name\x18\r \x01(\t\x12\x18\n\x10registered_saver\x18\x10 \x01(\t\x1aT\n\x14SaveableObjectsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12+\n\x05value\x18\x02 \x01(\x0b\x32\x1c.tfmodel_lint.SaveableObject:\x02\x38\x01\x42\x06\n\x04kind\"b\n\x0fSavedUserObject\x12\x12\n\nidentifier\x18\x01 \x01(\t\x12)\n\x07version\x18\x02 \x01(\x0b\x32\x18.tfmodel_lint.VersionDef\x12\x10\n\x08metadata\x18\x03 \x01(\t\"*\n\nSavedAsset\x12\x1c\n\x14\x61sset_file_def_index\x18\x01 \x01(\x05\"+\n\rSavedFunction\x12\x1a\n\x12\x63oncrete_functions\x18\x01 \x03(\t\"-\n\x15SavedConcreteFunction\x12\x14\n\x0c\x62ound_inputs\x18\x02 \x03(\x05\"V\n\x19SavedBareConcreteFunction\x12\x1e\n\x16\x63oncrete_function_name\x18\x01 \x01(\t\x12\x19\n\x11\x61rgument_keywords\x18\x02 \x03(\t\"\"\n\rSavedConstant\x12\x11\n\toperation\x18\x01 \x01(\t\"\x96\x01\n\rSavedVariable\x12%\n\x05\x64type\x18\x01 \x01(\x0e\x32\x16.tfmodel_lint.DataType\x12-\n\x05shape\x18\x02 \x01(\x0b\x32\x1e.tfmodel_lint.TensorShapeProto\x12\x11\n\ttrainable\x18\x03 \x01(\x08\x12\x0c\n\x04name\x18\x06 \x01(\t\x12\x0e\n\x06\x64\x65vice\x18\x07 \x01(\t\"\x1f\n\rSavedResource\x12\x0e\n\x06\x64\x65vice\x18\x01 \x01(\t\"9\n\x0e\x43\x61pturedTensor\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x19\n\x11\x63oncrete_function\x18\x02 \x01(\t\"A\n\x0eSaveableObject\x12\x15\n\rsave_function\x18\x02 \x01(\x05\x12\x18\n\x10restore_function\x18\x03 \x01(\x05\"f\n\x11\x42undleHeaderProto\x12\x12\n\nnum_shards\x18\x01 \x01(\x05\x12\x12\n\nendianness\x18\x02 \x01(\x05\x12)\n\x07version\x18\x03 \x01(\x0b\x32\x18.tfmodel_lint.VersionDef\"\xd8\x01\n\x10\x42undleEntryProto\x12%\n\x05\x64type\x18\x01 \x01(\x0e\x32\x16.tfmodel_lint.DataType\x12-\n\x05shape\x18\x02 \x01(\x0b\x32\x1e.tfmodel_lint.TensorShapeProto\x12\x10\n\x08shard_id\x18\x03 \x01(\x05\x12\x0e\n\x06offset\x18\x04 \x01(\x03\x12\x0c\n\x04size\x18\x05 \x01(\x03\x12\x0e\n\x06\x63rc32c\x18\x06 \x01(\x07\x12.\n\x06slices\x18\x07 \x03(\x0b\x32\x1e.tfmodel_lint.TensorSliceProto\"\x82\x01\n\x10TensorSliceProto\x12\x35\n\x06\x65xtent\x18\x01 \x03(\x0b\x32%.tfmodel_lint.TensorSliceProto.Extent\x1a\x37\n\x06\x45xtent\x12\r\n\x05start\x18\x01 \x01(\x03\x12\x10\n\x06length\x18\x02 \x01(\x03H\x00\x42\x0c\n\nhas_length\"C\n\x12KerasSavedMetadata\x12-\n\x05nodes\x18\x01 \x03(\x0b\x32\x1e.tfmodel_lint.KerasSavedObject\"\x87\x01\n\x10KerasSavedObject\x12\x0f\n\x07node_id\x18\x02 \x01(\x05\x12\x11\n\tnode_path\x18\x03 \x01(\t\x12\x12\n\nidentifier\x18\x04 \x01(\t\x12\x10\n\x08metadata\x18\x05 \x01(\t\x12)\n\x07version\x18\x06 \x01(\x0b\x32\x18.tfmodel_lint.VersionDef*\xda\t\n\x08\x44\x61taType\x12\x0e\n\nDT_INVALID\x10\x00\x12\x0c\n\x08\x44T_FLOAT\x10\x01\x12\r\n\tDT_DOUBLE\x10\x02\x12\x0c\n\x08\x44T_INT32\x10\x03\x12\x0c\n\x08\x44T_UINT8\x10\x04\x12\x0c\n\x08\x44T_INT16\x10\x05\x12\x0b\n\x07\x44T_INT8\x10\x06\x12\r\n\tDT_STRING\x10\x07\x12\x10\n\x0c\x44T_COMPLEX64\x10\x08\x12\x0c\n\x08\x44T_INT64\x10\t\x12\x0b\n\x07\x44T_BOOL\x10\n\x12\x0c\n\x08\x44T_QINT8\x10\x0b\x12\r\n\tDT_QUINT8\x10\x0c\x12\r\n\tDT_QINT32\x10\r\x12\x0f\n\x0b\x44T_BFLOAT16\x10\x0e\x12\r\n\tDT_QINT16\x10\x0f\x12\x0e\n\nDT_QUINT16\x10\x10\x12\r\n\tDT_UINT16\x10\x11\x12\x11\n\rDT_COMPLEX128\x10\x12\x12\x0b\n\x07\x44T_HALF\x10\x13\x12\x0f\n\x0b\x44T_RESOURCE\x10\x14\x12\x0e\n\nDT_VARIANT\x10\x15\x12\r\n\tDT_UINT32\x10\x16\x12\r\n\tDT_UINT64\x10\x17\x12\x12\n\x0e\x44T_FLOAT8_E5M2\x10\x18\x12\x14\n\x10\x44T_FLOAT8_E4M3FN\x10\x19\x12\x16\n\x12\x44T_FLOAT8_E4M3FNUZ\x10\x1a\x12\x19\n\x15\x44T_FLOAT8_E4M3B11FNUZ\x10\x1b\x12\x16\n\x12\x44T_FLOAT8_E5M2FNUZ\x10\x1c\x12\x0b\n\x07\x44T_INT4\x10\x1d\x12\x0c\n\x08\x44T_UINT4\x10\x1e\x12\x0b\n\x07\x44T_INT2\x10\x1f\x12\x0c\n\x08\x44T_UINT2\x10 \x12\x14\n\x10\x44T_FLOAT4_E2M1FN\x10!\x12\x10\n\x0c\x44T_FLOAT_REF\x10\x65\x12\x11\n\rDT_DOUBLE_REF\x10\x66\x12\x10\n\x0c\x44T_INT32_REF\x10g\x12\x10\n\x0c\x44T_UINT8_REF\x10h\x12\x10\n\x0c\x44T_INT16_REF\x10i\x12\x0f\n\x0b\x44T_INT8_REF\x10j\x12\x11\n\rDT_STRING_REF\x10k\x12\x14\n\x10\x44T_COMPLEX64_REF\x10l\x12\x10\n\x0c\x44T_INT64_REF\x10m\x12\x0f\n\x0b\x44T_BOOL_REF\x10n\x12\x10\n\x0c\x44T_QINT8_REF\x10o\x12\x11\n\rDT_QUINT8_REF\x10p\x12\x11\n\rDT_QINT32_REF\x10q\x12\x13\n\x0f\x44T_BFLOAT16_REF\x10r\x12\x11\n\rDT_QINT16_REF\x10s\x12\x12\n\x0e\x44T_QUINT16_REF\x10t\x12\x11\n\rDT_UINT16_REF\x10u\x12\x15\n\x11\x44T_COMPLEX128_REF\x10v\x12\x0f\n\x0b\x44T_HALF_REF\x10w\x12\x13\n\x0f\x44T_RESOURCE_REF\x10x\x12\x12\n\x0e\x44T_VARIANT_REF\x10y\x12\x11\n\rDT_UINT32_REF\x10z\x12\x11\n\rDT_UINT64_REF\x10{\x12\x16\n\x12\x44T_FLOAT8_E5M2_REF\x10|\x12\x18\n\x14\x44T_FLOAT8_E4M3FN_REF\x10}\x12\x1a\n\x16\x44T_FLOAT8_E4M3FNUZ_REF\x10~\x12\x1d\n\x19\x44T_FLOAT8_E4M3B11FNUZ_REF\x10\x7f\x12\x1b\n\x16\x44T_FLOAT8_E5M2FNUZ_REF\x10\x80\x01\x12\x10\n\x0b\x44T_INT4_REF\x10\x81\x01\x12\x11\n\x0c\x44T_UINT4_REF\x10\x82\x01\x12\x10\n\x0b\x44T_INT2_REF\x10\x83\x01\x12\x11\n\x0c\x44T_UINT2_REF\x10\x84\x01\x12\x19\n\x14\x44T_FLOAT4_E2M1FN_REF\x10\x85\x01\x62\x06proto3'
 
 _globals = globals()
-_builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
-_builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'tfmodel_lint_pb2', _globals)
-if not _descriptor._USE_C_DESCRIPTORS:
-  DESCRIPTOR._loaded_options = None
-  _globals['_TENSORPROTO'].fields_by_name['half_val']._loaded_options = None
-  _globals['_TENSORPROTO'].fields_by_name['half_val']._serialized_options = b'\020\001'
-  _globals['_TENSORPROTO'].fields_by_name['float_val']._loaded_options = None
-  _globals['_TENSORPROTO'].fields_by_name['float_val']._serialized_options = b'\020\001'
-  _globals['_TENSORPROTO'].fields_by_name['double_val']._loaded_options = None
-  _globals['_TENSORPROTO'].fields_by_name['double_val']._serialized_options = b'\020\001'
-  _globals['_TENSORPROTO'].fields_by_name['int_val']._loaded_options = None
-  _globals['_TENSORPROTO'].fields_by_name['int_val']._serialized_options = b'\020\001'
-  _globals['_TENSORPROTO'].fields_by_name['int64_val']._loaded_options = None
-  _globals['_TENSORPROTO'].fields_by_name['int64_val']._serialized_options = b'\020\001'
-  _globals['_TENSORPROTO'].fields_by_name['bool_val']._loaded_options = None
-  _globals['_TENSORPROTO'].fields_by_name['bool_val']._serialized_options = b'\020\001'
-  _globals['_TENSORPROTO'].fields_by_name['uint32_val']._loaded_options = None
-  _globals['_TENSORPROTO'].fields_by_name['uint32_val']._serialized_options = b'\020\001'
-  _globals['_TENSORPROTO'].fields_by_name['uint64_val']._loaded_options = None
-  _globals['_TENSORPROTO'].fields_by_name['uint64_val']._serialized_options = b'\020\001'
-  _globals['_ATTRVALUE_LISTVALUE'].fields_by_name['i']._loaded_options = None
-  _globals['_ATTRVALUE_LISTVALUE'].fields_by_name['i']._serialized_options = b'\020\001'
-  _globals['_ATTRVALUE_LISTVALUE'].fields_by_name['f']._loaded_options = None
-  _globals['_ATTRVALUE_LISTVALUE'].fields_by_name['f']._serialized_options = b'\020\001'
-  _globals['_ATTRVALUE_LISTVALUE'].fields_by_name['b']._loaded_options = None
-  _globals['_ATTRVALUE_LISTVALUE'].fields_by_name['b']._serialized_options = b'\020\001'
-  _globals['_ATTRVALUE_LISTVALUE'].fields_by_name['type']._loaded_options = None
-  _globals['_ATTRVALUE_LISTVALUE'].fields_by_name['type']._serialized_options = b'\020\001'
-  _globals['_NAMEATTRLIST_ATTRENTRY']._loaded_options = None
-  _globals['_NAMEATTRLIST_ATTRENTRY']._serialized_options = b'8\001'
-  _globals['_NODEDEF_ATTRENTRY']._loaded_options = None
-  _globals['_NODEDEF_ATTRENTRY']._serialized_options = b'8\001'
-  _globals['_FUNCTIONDEF_ATTRENTRY']._loaded_options = None
-  _globals['_FUNCTIONDEF_ATTRENTRY']._serialized_options = b'8\001'
-  _globals['_FUNCTIONDEF_RETENTRY']._loaded_options = None
-  _globals['_FUNCTIONDEF_RETENTRY']._serialized_options = b'8\001'
-  _globals['_FUNCTIONDEF_CONTROLRETENTRY']._loaded_options = None
-  _globals['_FUNCTIONDEF_CONTROLRETENTRY']._serialized_options = b'8\001'
-  _globals['_METAGRAPHDEF_METAINFODEF_FUNCTIONALIASESENTRY']._loaded_options = None
-  _globals['_METAGRAPHDEF_METAINFODEF_FUNCTIONALIASESENTRY']._serialized_options = b'8\001'
-  _globals['_METAGRAPHDEF_COLLECTIONDEFENTRY']._loaded_options = None
-  _globals['_METAGRAPHDEF_COLLECTIONDEFENTRY']._serialized_options = b'8\001'
-  _globals['_METAGRAPHDEF_SIGNATUREDEFENTRY']._loaded_options = None
-  _globals['_METAGRAPHDEF_SIGNATUREDEFENTRY']._serialized_options = b'8\001'
-  _globals['_SIGNATUREDEF_INPUTSENTRY']._loaded_options = None
-  _globals['_SIGNATUREDEF_INPUTSENTRY']._serialized_options = b'8\001'
-  _globals['_SIGNATUREDEF_OUTPUTSENTRY']._loaded_options = None
-  _globals['_SIGNATUREDEF_OUTPUTSENTRY']._serialized_options = b'8\001'
-  _globals['_SAVEDOBJECTGRAPH_CONCRETEFUNCTIONSENTRY']._loaded_options = None
-  _globals['_SAVEDOBJECTGRAPH_CONCRETEFUNCTIONSENTRY']._serialized_options = b'8\001'
-  _globals['_SAVEDOBJECT_SAVEABLEOBJECTSENTRY']._loaded_options = None
-  _globals['_SAVEDOBJECT_SAVEABLEOBJECTSENTRY']._serialized_options = b'8\001'
-  _globals['_DATATYPE']._serialized_start=7253
-  _globals['_DATATYPE']._serialized_end=8495
-  _globals['_VERSIONDEF']._serialized_start=36
-  _globals['_VERSIONDEF']._serialized_end=111
-  _globals['_TENSORSHAPEPROTO']._serialized_start=113
-  _globals['_TENSORSHAPEPROTO']._serialized_end=237
-  _globals['_TENSORSHAPEPROTO_DIM']._serialized_start=204
-  _globals['_TENSORSHAPEPROTO_DIM']._serialized_end=237
-  _globals['_TENSORPROTO']._serialized_start=240
-  _globals['_TENSORPROTO']._serialized_end=597
-  _globals['_ATTRVALUE']._serialized_start=600
-  _globals['_ATTRVALUE']._serialized_end=1168
-  _globals['_ATTRVALUE_LISTVALUE']._serialized_start=918
-  _globals['_ATTRVALUE_LISTVALUE']._serialized_end=1159
-  _globals['_NAMEATTRLIST']._serialized_start=1171
-  _globals['_NAMEATTRLIST']._serialized_end=1321
-  _globals['_NAMEATTRLIST_ATTRENTRY']._serialized_start=1253
-  _globals['_NAMEATTRLIST_ATTRENTRY']._serialized_end=1321
-  _globals['_NODEDEF']._serialized_start=1324
-  _globals['_NODEDEF']._serialized_end=1507
-  _globals['_NODEDEF_ATTRENTRY']._serialized_start=1253
-  _globals['_NODEDEF_ATTRENTRY']._serialized_end=1321
-  _globals['_OPDEF']._serialized_start=1510
-  _globals['_OPDEF']._serialized_end=2024
-  _globals['_OPDEF_ARGDEF']._serialized_start=1755
-  _globals['_OPDEF_ARGDEF']._serialized_end=1916
-  _globals['_OPDEF_ATTRDEF']._serialized_start=1918
-  _globals['_OPDEF_ATTRDEF']._serialized_end=2024
-  _globals['_OPLIST']._serialized_start=2026
-  _globals['_OPLIST']._serialized_end=2067
-  _globals['_FUNCTIONDEF']._serialized_start=2070
-  _globals['_FUNCTIONDEF']._serialized_end=2493
-  _globals['_FUNCTIONDEF_ATTRENTRY']._serialized_start=1253
-  _globals['_FUNCTIONDEF_ATTRENTRY']._serialized_end=1321
-  _globals['_FUNCTIONDEF_RETENTRY']._serialized_start=2400
-  _globals['_FUNCTIONDEF_RETENTRY']._serialized_end=2442
-  _globals['_FUNCTIONDEF_CONTROLRETENTRY']._serialized_start=2444
-  _globals['_FUNCTIONDEF_CONTROLRETENTRY']._serialized_end=2493
-  _globals['_GRADIENTDEF']._serialized_start=2495
-  _globals['_GRADIENTDEF']._serialized_end=2554
-  _globals['_FUNCTIONDEFLIBRARY']._serialized_start=2556
-  _globals['_FUNCTIONDEFLIBRARY']._serialized_end=2666
-  _globals['_GRAPHDEF']._serialized_start=2669
-  _globals['_GRAPHDEF']._serialized_end=2828
-  _globals['_SAVERDEF']._serialized_start=2831
-  _globals['_SAVERDEF']._serialized_end=3119
-  _globals['_SAVERDEF_CHECKPOINTFORMATVERSION']._serialized_start=3066
-  _globals['_SAVERDEF_CHECKPOINTFORMATVERSION']._serialized_end=3119
-  _globals['_METAGRAPHDEF']._serialized_start=3122
-  _globals['_METAGRAPHDEF']._serialized_end=4040
-  _globals['_METAGRAPHDEF_METAINFODEF']._serialized_start=3538
-  _globals['_METAGRAPHDEF_METAINFODEF']._serialized_end=3876
-  _globals['_METAGRAPHDEF_METAINFODEF_FUNCTIONALIASESENTRY']._serialized_start=3822
-  _globals['_METAGRAPHDEF_METAINFODEF_FUNCTIONALIASESENTRY']._serialized_end=3876
-  _globals['_METAGRAPHDEF_COLLECTIONDEFENTRY']._serialized_start=3878
-  _globals['_METAGRAPHDEF_COLLECTIONDEFENTRY']._serialized_end=3959
-  _globals['_METAGRAPHDEF_SIGNATUREDEFENTRY']._serialized_start=3961
-  _globals['_METAGRAPHDEF_SIGNATUREDEFENTRY']._serialized_end=4040
-  _globals['_COLLECTIONDEF']._serialized_start=4043
-  _globals['_COLLECTIONDEF']._serialized_end=4241
-  _globals['_COLLECTIONDEF_NODELIST']._serialized_start=4180
-  _globals['_COLLECTIONDEF_NODELIST']._serialized_end=4205
-  _globals['_COLLECTIONDEF_BYTESLIST']._serialized_start=4207
-  _globals['_COLLECTIONDEF_BYTESLIST']._serialized_end=4233
-  _globals['_TENSORINFO']._serialized_start=4244
-  _globals['_TENSORINFO']._serialized_end=4377
-  _globals['_SIGNATUREDEF']._serialized_start=4380
-  _globals['_SIGNATUREDEF']._serialized_end=4676
-  _globals['_SIGNATUREDEF_INPUTSENTRY']._serialized_start=4531
-  _globals['_SIGNATUREDEF_INPUTSENTRY']._serialized_end=4602
-  _globals['_SIGNATUREDEF_OUTPUTSENTRY']._serialized_start=4604
-  _globals['_SIGNATUREDEF_OUTPUTSENTRY']._serialized_end=4676
-  _globals['_ASSETFILEDEF']._serialized_start=4678
-  _globals['_ASSETFILEDEF']._serialized_end=4757
-  _globals['_SAVEDMODEL']._serialized_start=4759
-  _globals['_SAVEDMODEL']._serialized_end=4856
-  _globals['_OBJECTREFERENCE']._serialized_start=4858
-  _globals['_OBJECTREFERENCE']._serialized_end=4912
-  _globals['_SAVEDOBJECTGRAPH']._serialized_start=4915
-  _globals['_SAVEDOBJECTGRAPH']._serialized_end=5153
-  _globals['_SAVEDOBJECTGRAPH_CONCRETEFUNCTIONSENTRY']._serialized_start=5060
-  _globals['_SAVEDOBJECTGRAPH_CONCRETEFUNCTIONSENTRY']._serialized_end=5153
-  _globals['_SAVEDOBJECT']._serialized_start=5156
-  _globals['_SAVEDOBJECT']._serialized_end=5915
-  _globals['_SAVEDOBJECT_SAVEABLEOBJECTSENTRY']._serialized_start=5823
-  _globals['_SAVEDOBJECT_SAVEABLEOBJECTSENTRY']._serialized_end=5907
-  _globals['_SAVEDUSEROBJECT']._serialized_start=5917
-  _globals['_SAVEDUSEROBJECT']._serialized_end=6015
-  _globals['_SAVEDASSET']._serialized_start=6017
-  _globals['_SAVEDASSET']._serialized_end=6059
-  _globals['_SAVEDFUNCTION']._serialized_start=6061
-  _globals['_SAVEDFUNCTION']._serialized_end=6104
-  _globals['_SAVEDCONCRETEFUNCTION']._serialized_start=6106
-  _globals['_SAVEDCONCRETEFUNCTION']._serialized_end=6151
-  _globals['_SAVEDBARECONCRETEFUNCTION']._serialized_start=6153
-  _globals['_SAVEDBARECONCRETEFUNCTION']._serialized_end=6239
-  _globals['_SAVEDCONSTANT']._serialized_start=6241
-  _globals['_SAVEDCONSTANT']._serialized_end=6275
-  _globals['_SAVEDVARIABLE']._serialized_start=6278
-  _globals['_SAVEDVARIABLE']._serialized_end=6428
-  _globals['_SAVEDRESOURCE']._serialized_start=6430
-  _globals['_SAVEDRESOURCE']._serialized_end=6461
-  _globals['_CAPTUREDTENSOR']._serialized_start=6463
-  _globals['_CAPTUREDTENSOR']._serialized_end=6520
-  _globals['_SAVEABLEOBJECT']._serialized_start=6522
-  _globals['_SAVEABLEOBJECT']._serialized_end=6587
-  _globals['_BUNDLEHEADERPROTO']._serialized_start=6589
-  _globals['_BUNDLEHEADERPROTO']._serialized_end=6691
-  _globals['_BUNDLEENTRYPROTO']._serialized_start=6694
-  _globals['_BUNDLEENTRYPROTO']._serialized_end=6910
-  _globals['_TENSORSLICEPROTO']._serialized_start=6913
-  _globals['_TENSORSLICEPROTO']._serialized_end=7043
-  _globals['_TENSORSLICEPROTO_EXTENT']._serialized_start=6988
-  _globals['_TENSORSLICEPROTO_EXTENT']._serialized_end=7043
-  _globals['_KERASSAVEDMETADATA']._serialized_start=7045
-  _globals['_KERASSAVEDMETADATA']._serialized_end=7112
-  _globals['_KERASSAVEDOBJECT']._serialized_start=7115
-  _globals['_KERASSAVEDOBJECT']._serialized_end=7250
+from google.protobuf.internal import api_implementation as _api_implementation
+if _api_implementation.Type() == 'upb':
+  # Built as protoc's builder would, without importing the pure-Python machinery.
+  from google.protobuf import runtime_version as _runtime_version
+  _runtime_version.ValidateProtobufRuntimeVersion(
+      _runtime_version.Domain.PUBLIC,
+      7,
+      35,
+      1,
+      '',
+      'tfmodel_lint.proto'
+  )
+  from google._upb import _message as _upb_message
+  from google.protobuf import message as _message
+  from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+  DESCRIPTOR = _upb_message.default_pool.AddSerializedFile(_SERIALIZED)
+
+  def _build_descriptors(prefix, msg_des):
+    for name, nested in msg_des.nested_types_by_name.items():
+      _globals[prefix + name.upper()] = nested
+      _build_descriptors(prefix + name.upper() + '_', nested)
+    for enum_des in msg_des.enum_types:
+      _globals[prefix + enum_des.name.upper()] = enum_des
+
+  def _build_message(msg_des, prefix):
+    namespace = {name: _build_message(nested, prefix + msg_des.name + '.')
+                 for name, nested in msg_des.nested_types_by_name.items()}
+    namespace.update(DESCRIPTOR=msg_des, __module__=__name__, __qualname__=prefix + msg_des.name)
+    return _upb_message.MessageMeta(msg_des.name, (_message.Message,), namespace)
+
+  for _name, _enum_des in DESCRIPTOR.enum_types_by_name.items():
+    _globals['_' + _name.upper()] = _enum_des
+    _globals[_name] = _enum_type_wrapper.EnumTypeWrapper(_enum_des)
+    for _value in _enum_des.values:
+      _globals[_value.name] = _value.number
+  for _name, _msg_des in DESCRIPTOR.message_types_by_name.items():
+    _globals['_' + _name.upper()] = _msg_des
+    _build_descriptors('_' + _name.upper() + '_', _msg_des)
+    _globals[_name] = _build_message(_msg_des, '')
+else:
+  from google.protobuf import descriptor as _descriptor
+  from google.protobuf import descriptor_pool as _descriptor_pool
+  from google.protobuf import runtime_version as _runtime_version
+  from google.protobuf import symbol_database as _symbol_database
+  from google.protobuf.internal import builder as _builder
+  _runtime_version.ValidateProtobufRuntimeVersion(
+      _runtime_version.Domain.PUBLIC,
+      7,
+      35,
+      1,
+      '',
+      'tfmodel_lint.proto'
+  )
+  # @@protoc_insertion_point(imports)
+
+  _sym_db = _symbol_database.Default()
+
+
+
+
+  DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(_SERIALIZED)
+
+  _globals = globals()
+  _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
+  _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'tfmodel_lint_pb2', _globals)
+  if not _descriptor._USE_C_DESCRIPTORS:
+    DESCRIPTOR._loaded_options = None
+    _globals['_TENSORPROTO'].fields_by_name['half_val']._loaded_options = None
+    _globals['_TENSORPROTO'].fields_by_name['half_val']._serialized_options = b'\020\001'
+    _globals['_TENSORPROTO'].fields_by_name['float_val']._loaded_options = None
+    _globals['_TENSORPROTO'].fields_by_name['float_val']._serialized_options = b'\020\001'
+    _globals['_TENSORPROTO'].fields_by_name['double_val']._loaded_options = None
+    _globals['_TENSORPROTO'].fields_by_name['double_val']._serialized_options = b'\020\001'
+    _globals['_TENSORPROTO'].fields_by_name['int_val']._loaded_options = None
+    _globals['_TENSORPROTO'].fields_by_name['int_val']._serialized_options = b'\020\001'
+    _globals['_TENSORPROTO'].fields_by_name['int64_val']._loaded_options = None
+    _globals['_TENSORPROTO'].fields_by_name['int64_val']._serialized_options = b'\020\001'
+    _globals['_TENSORPROTO'].fields_by_name['bool_val']._loaded_options = None
+    _globals['_TENSORPROTO'].fields_by_name['bool_val']._serialized_options = b'\020\001'
+    _globals['_TENSORPROTO'].fields_by_name['uint32_val']._loaded_options = None
+    _globals['_TENSORPROTO'].fields_by_name['uint32_val']._serialized_options = b'\020\001'
+    _globals['_TENSORPROTO'].fields_by_name['uint64_val']._loaded_options = None
+    _globals['_TENSORPROTO'].fields_by_name['uint64_val']._serialized_options = b'\020\001'
+    _globals['_ATTRVALUE_LISTVALUE'].fields_by_name['i']._loaded_options = None
+    _globals['_ATTRVALUE_LISTVALUE'].fields_by_name['i']._serialized_options = b'\020\001'
+    _globals['_ATTRVALUE_LISTVALUE'].fields_by_name['f']._loaded_options = None
+    _globals['_ATTRVALUE_LISTVALUE'].fields_by_name['f']._serialized_options = b'\020\001'
+    _globals['_ATTRVALUE_LISTVALUE'].fields_by_name['b']._loaded_options = None
+    _globals['_ATTRVALUE_LISTVALUE'].fields_by_name['b']._serialized_options = b'\020\001'
+    _globals['_ATTRVALUE_LISTVALUE'].fields_by_name['type']._loaded_options = None
+    _globals['_ATTRVALUE_LISTVALUE'].fields_by_name['type']._serialized_options = b'\020\001'
+    _globals['_NAMEATTRLIST_ATTRENTRY']._loaded_options = None
+    _globals['_NAMEATTRLIST_ATTRENTRY']._serialized_options = b'8\001'
+    _globals['_NODEDEF_ATTRENTRY']._loaded_options = None
+    _globals['_NODEDEF_ATTRENTRY']._serialized_options = b'8\001'
+    _globals['_FUNCTIONDEF_ATTRENTRY']._loaded_options = None
+    _globals['_FUNCTIONDEF_ATTRENTRY']._serialized_options = b'8\001'
+    _globals['_FUNCTIONDEF_RETENTRY']._loaded_options = None
+    _globals['_FUNCTIONDEF_RETENTRY']._serialized_options = b'8\001'
+    _globals['_FUNCTIONDEF_CONTROLRETENTRY']._loaded_options = None
+    _globals['_FUNCTIONDEF_CONTROLRETENTRY']._serialized_options = b'8\001'
+    _globals['_METAGRAPHDEF_METAINFODEF_FUNCTIONALIASESENTRY']._loaded_options = None
+    _globals['_METAGRAPHDEF_METAINFODEF_FUNCTIONALIASESENTRY']._serialized_options = b'8\001'
+    _globals['_METAGRAPHDEF_COLLECTIONDEFENTRY']._loaded_options = None
+    _globals['_METAGRAPHDEF_COLLECTIONDEFENTRY']._serialized_options = b'8\001'
+    _globals['_METAGRAPHDEF_SIGNATUREDEFENTRY']._loaded_options = None
+    _globals['_METAGRAPHDEF_SIGNATUREDEFENTRY']._serialized_options = b'8\001'
+    _globals['_SIGNATUREDEF_INPUTSENTRY']._loaded_options = None
+    _globals['_SIGNATUREDEF_INPUTSENTRY']._serialized_options = b'8\001'
+    _globals['_SIGNATUREDEF_OUTPUTSENTRY']._loaded_options = None
+    _globals['_SIGNATUREDEF_OUTPUTSENTRY']._serialized_options = b'8\001'
+    _globals['_SAVEDOBJECTGRAPH_CONCRETEFUNCTIONSENTRY']._loaded_options = None
+    _globals['_SAVEDOBJECTGRAPH_CONCRETEFUNCTIONSENTRY']._serialized_options = b'8\001'
+    _globals['_SAVEDOBJECT_SAVEABLEOBJECTSENTRY']._loaded_options = None
+    _globals['_SAVEDOBJECT_SAVEABLEOBJECTSENTRY']._serialized_options = b'8\001'
+    _globals['_DATATYPE']._serialized_start=7253
+    _globals['_DATATYPE']._serialized_end=8495
+    _globals['_VERSIONDEF']._serialized_start=36
+    _globals['_VERSIONDEF']._serialized_end=111
+    _globals['_TENSORSHAPEPROTO']._serialized_start=113
+    _globals['_TENSORSHAPEPROTO']._serialized_end=237
+    _globals['_TENSORSHAPEPROTO_DIM']._serialized_start=204
+    _globals['_TENSORSHAPEPROTO_DIM']._serialized_end=237
+    _globals['_TENSORPROTO']._serialized_start=240
+    _globals['_TENSORPROTO']._serialized_end=597
+    _globals['_ATTRVALUE']._serialized_start=600
+    _globals['_ATTRVALUE']._serialized_end=1168
+    _globals['_ATTRVALUE_LISTVALUE']._serialized_start=918
+    _globals['_ATTRVALUE_LISTVALUE']._serialized_end=1159
+    _globals['_NAMEATTRLIST']._serialized_start=1171
+    _globals['_NAMEATTRLIST']._serialized_end=1321
+    _globals['_NAMEATTRLIST_ATTRENTRY']._serialized_start=1253
+    _globals['_NAMEATTRLIST_ATTRENTRY']._serialized_end=1321
+    _globals['_NODEDEF']._serialized_start=1324
+    _globals['_NODEDEF']._serialized_end=1507
+    _globals['_NODEDEF_ATTRENTRY']._serialized_start=1253
+    _globals['_NODEDEF_ATTRENTRY']._serialized_end=1321
+    _globals['_OPDEF']._serialized_start=1510
+    _globals['_OPDEF']._serialized_end=2024
+    _globals['_OPDEF_ARGDEF']._serialized_start=1755
+    _globals['_OPDEF_ARGDEF']._serialized_end=1916
+    _globals['_OPDEF_ATTRDEF']._serialized_start=1918
+    _globals['_OPDEF_ATTRDEF']._serialized_end=2024
+    _globals['_OPLIST']._serialized_start=2026
+    _globals['_OPLIST']._serialized_end=2067
+    _globals['_FUNCTIONDEF']._serialized_start=2070
+    _globals['_FUNCTIONDEF']._serialized_end=2493
+    _globals['_FUNCTIONDEF_ATTRENTRY']._serialized_start=1253
+    _globals['_FUNCTIONDEF_ATTRENTRY']._serialized_end=1321
+    _globals['_FUNCTIONDEF_RETENTRY']._serialized_start=2400
+    _globals['_FUNCTIONDEF_RETENTRY']._serialized_end=2442
+    _globals['_FUNCTIONDEF_CONTROLRETENTRY']._serialized_start=2444
+    _globals['_FUNCTIONDEF_CONTROLRETENTRY']._serialized_end=2493
+    _globals['_GRADIENTDEF']._serialized_start=2495
+    _globals['_GRADIENTDEF']._serialized_end=2554
+    _globals['_FUNCTIONDEFLIBRARY']._serialized_start=2556
+    _globals['_FUNCTIONDEFLIBRARY']._serialized_end=2666
+    _globals['_GRAPHDEF']._serialized_start=2669
+    _globals['_GRAPHDEF']._serialized_end=2828
+    _globals['_SAVERDEF']._serialized_start=2831
+    _globals['_SAVERDEF']._serialized_end=3119
+    _globals['_SAVERDEF_CHECKPOINTFORMATVERSION']._serialized_start=3066
+    _globals['_SAVERDEF_CHECKPOINTFORMATVERSION']._serialized_end=3119
+    _globals['_METAGRAPHDEF']._serialized_start=3122
+    _globals['_METAGRAPHDEF']._serialized_end=4040
+    _globals['_METAGRAPHDEF_METAINFODEF']._serialized_start=3538
+    _globals['_METAGRAPHDEF_METAINFODEF']._serialized_end=3876
+    _globals['_METAGRAPHDEF_METAINFODEF_FUNCTIONALIASESENTRY']._serialized_start=3822
+    _globals['_METAGRAPHDEF_METAINFODEF_FUNCTIONALIASESENTRY']._serialized_end=3876
+    _globals['_METAGRAPHDEF_COLLECTIONDEFENTRY']._serialized_start=3878
+    _globals['_METAGRAPHDEF_COLLECTIONDEFENTRY']._serialized_end=3959
+    _globals['_METAGRAPHDEF_SIGNATUREDEFENTRY']._serialized_start=3961
+    _globals['_METAGRAPHDEF_SIGNATUREDEFENTRY']._serialized_end=4040
+    _globals['_COLLECTIONDEF']._serialized_start=4043
+    _globals['_COLLECTIONDEF']._serialized_end=4241
+    _globals['_COLLECTIONDEF_NODELIST']._serialized_start=4180
+    _globals['_COLLECTIONDEF_NODELIST']._serialized_end=4205
+    _globals['_COLLECTIONDEF_BYTESLIST']._serialized_start=4207
+    _globals['_COLLECTIONDEF_BYTESLIST']._serialized_end=4233
+    _globals['_TENSORINFO']._serialized_start=4244
+    _globals['_TENSORINFO']._serialized_end=4377
+    _globals['_SIGNATUREDEF']._serialized_start=4380
+    _globals['_SIGNATUREDEF']._serialized_end=4676
+    _globals['_SIGNATUREDEF_INPUTSENTRY']._serialized_start=4531
+    _globals['_SIGNATUREDEF_INPUTSENTRY']._serialized_end=4602
+    _globals['_SIGNATUREDEF_OUTPUTSENTRY']._serialized_start=4604
+    _globals['_SIGNATUREDEF_OUTPUTSENTRY']._serialized_end=4676
+    _globals['_ASSETFILEDEF']._serialized_start=4678
+    _globals['_ASSETFILEDEF']._serialized_end=4757
+    _globals['_SAVEDMODEL']._serialized_start=4759
+    _globals['_SAVEDMODEL']._serialized_end=4856
+    _globals['_OBJECTREFERENCE']._serialized_start=4858
+    _globals['_OBJECTREFERENCE']._serialized_end=4912
+    _globals['_SAVEDOBJECTGRAPH']._serialized_start=4915
+    _globals['_SAVEDOBJECTGRAPH']._serialized_end=5153
+    _globals['_SAVEDOBJECTGRAPH_CONCRETEFUNCTIONSENTRY']._serialized_start=5060
+    _globals['_SAVEDOBJECTGRAPH_CONCRETEFUNCTIONSENTRY']._serialized_end=5153
+    _globals['_SAVEDOBJECT']._serialized_start=5156
+    _globals['_SAVEDOBJECT']._serialized_end=5915
+    _globals['_SAVEDOBJECT_SAVEABLEOBJECTSENTRY']._serialized_start=5823
+    _globals['_SAVEDOBJECT_SAVEABLEOBJECTSENTRY']._serialized_end=5907
+    _globals['_SAVEDUSEROBJECT']._serialized_start=5917
+    _globals['_SAVEDUSEROBJECT']._serialized_end=6015
+    _globals['_SAVEDASSET']._serialized_start=6017
+    _globals['_SAVEDASSET']._serialized_end=6059
+    _globals['_SAVEDFUNCTION']._serialized_start=6061
+    _globals['_SAVEDFUNCTION']._serialized_end=6104
+    _globals['_SAVEDCONCRETEFUNCTION']._serialized_start=6106
+    _globals['_SAVEDCONCRETEFUNCTION']._serialized_end=6151
+    _globals['_SAVEDBARECONCRETEFUNCTION']._serialized_start=6153
+    _globals['_SAVEDBARECONCRETEFUNCTION']._serialized_end=6239
+    _globals['_SAVEDCONSTANT']._serialized_start=6241
+    _globals['_SAVEDCONSTANT']._serialized_end=6275
+    _globals['_SAVEDVARIABLE']._serialized_start=6278
+    _globals['_SAVEDVARIABLE']._serialized_end=6428
+    _globals['_SAVEDRESOURCE']._serialized_start=6430
+    _globals['_SAVEDRESOURCE']._serialized_end=6461
+    _globals['_CAPTUREDTENSOR']._serialized_start=6463
+    _globals['_CAPTUREDTENSOR']._serialized_end=6520
+    _globals['_SAVEABLEOBJECT']._serialized_start=6522
+    _globals['_SAVEABLEOBJECT']._serialized_end=6587
+    _globals['_BUNDLEHEADERPROTO']._serialized_start=6589
+    _globals['_BUNDLEHEADERPROTO']._serialized_end=6691
+    _globals['_BUNDLEENTRYPROTO']._serialized_start=6694
+    _globals['_BUNDLEENTRYPROTO']._serialized_end=6910
+    _globals['_TENSORSLICEPROTO']._serialized_start=6913
+    _globals['_TENSORSLICEPROTO']._serialized_end=7043
+    _globals['_TENSORSLICEPROTO_EXTENT']._serialized_start=6988
+    _globals['_TENSORSLICEPROTO_EXTENT']._serialized_end=7043
+    _globals['_KERASSAVEDMETADATA']._serialized_start=7045
+    _globals['_KERASSAVEDMETADATA']._serialized_end=7112
+    _globals['_KERASSAVEDOBJECT']._serialized_start=7115
+    _globals['_KERASSAVEDOBJECT']._serialized_end=7250
 # @@protoc_insertion_point(module_scope)
