@@ -11,7 +11,8 @@ to stderr and exits with status 97 at once, so nothing can catch it. Forbidden:
   and ``pickle.find_class`` (unpickling anything);
 * ``exec``/``compile`` of code that is not a module being imported from an allowed
   file (imports compile files, and ``dataclasses``/``namedtuple`` exec generated code
-  while a module is being imported: those are allowed; anything else, such as code
+  while a module is being imported, and ``tfmodel_lint._records`` compiles a record
+  class's ``__init__`` on first use: those are allowed; anything else, such as code
   taken from a model, is not);
 * ``open`` for writing (or ``os.open`` with a write/create flag) of any file but the
   report, ``socket.connect``/``bind``/``sendto``, and starting processes.
@@ -52,6 +53,16 @@ def allowed_file(filename: object) -> bool:
     return real.startswith(ALLOWED) and os.path.isfile(real)
 
 
+RECORDS = os.path.join(PROJECT, "src", "tfmodel_lint", "_records.py")
+
+
+def record_init() -> bool:
+    """Whether the caller is ``tfmodel_lint._records`` generating a record class's
+    ``__init__`` (from the class's own field names, on first instantiation)."""
+    caller = sys._getframe(2).f_code
+    return caller.co_name == "_make_init" and os.path.realpath(caller.co_filename) == RECORDS
+
+
 def importing() -> bool:
     """Whether a module is being imported somewhere up the stack."""
     frame = sys._getframe(2)
@@ -77,11 +88,11 @@ def hook(event: str, args: tuple[object, ...]) -> None:
     elif event == "exec":
         code = args[0]
         filename = getattr(code, "co_filename", None)
-        if not allowed_file(filename) and not importing():
+        if not allowed_file(filename) and not importing() and not record_init():
             violation(f"exec of code from {filename!r}")
     elif event == "compile":
         filename = args[1] if len(args) > 1 else None
-        if not allowed_file(filename) and not importing():
+        if not allowed_file(filename) and not importing() and not record_init():
             violation(f"compile of {str(args[0])[:80]!r} as {filename!r}")
     elif event == "open":
         path, mode, flags = args[0], args[1], args[2]

@@ -263,3 +263,28 @@ def test_baseline_from_config(repo: Path, capsys: pytest.CaptureFixture[str]) ->
     code, out, _ = run_cli(["models"], capsys)
     assert code == 0 and out.splitlines()[-1] == "0 findings in 2 artifacts; 2 suppressed"
     assert run_cli(["models", "--baseline", "missing.json"], capsys)[0] == 2
+
+
+@pytest.mark.parametrize(("text", "table"), [
+    ('[project]\nname = "tfmodel-lint"\n[project.scripts]\ntfmodel-lint = "x:main"\n', None),
+    ('[tool.ruff]\nline-length = 100\n', None),
+    ('[tool.tfmodel-lint]\nfail_on = "high"\n', {"fail_on": "high"}),
+    ('[tool . "tfmodel-lint"]\nfail_on = "low"\n', {"fail_on": "low"}),
+    ("[tool.'tfmodel-lint'.rules.TFL201]\nx = 1\n", {"rules": {"TFL201": {"x": 1}}}),
+    ('[tool]\ntfmodel-lint = { fail_on = "medium" }\n', {"fail_on": "medium"}),
+    ('tool.tfmodel-lint.fail_on = "info"\n', {"fail_on": "info"}),
+    ('[project]\nname = "x"\n[tool]\nruff = {}\n', None),
+])
+def test_pyproject_prefilter_finds_every_spelling_of_the_table(tmp_path: Path, text: str,
+                                                                 table: dict[str, object] | None) -> None:
+    """The text pre-filter (which spares most runs the TOML parser) must never hide a table."""
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "pyproject.toml").write_text(text, encoding="utf-8")
+    found = find_config(tmp_path)
+    if table is None:
+        assert found is None
+    else:
+        assert found == tmp_path / "pyproject.toml"
+        import tomllib
+
+        assert tomllib.loads(text)["tool"]["tfmodel-lint"] == table

@@ -5,10 +5,10 @@ from __future__ import annotations
 import sys
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import TextIO
 
 from tfmodel_lint import __version__
+from tfmodel_lint._records import dataclass, field
 from tfmodel_lint.discovery import expand_paths
 from tfmodel_lint.engine import Linter
 from tfmodel_lint.findings import Finding, RuleInfo, RunResult, Severity, sort_findings

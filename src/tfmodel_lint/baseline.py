@@ -31,9 +31,9 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
+from tfmodel_lint._records import dataclass
 from tfmodel_lint.findings import Finding
 
 FORMAT_VERSION = 1

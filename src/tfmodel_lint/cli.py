@@ -8,13 +8,13 @@ configuration error; 3 internal error (a rule or plugin crashed).
 from __future__ import annotations
 
 import argparse
-import dataclasses
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from tfmodel_lint import __version__
+from tfmodel_lint import __version__, _records
 from tfmodel_lint.findings import Severity
 
 EXIT_USAGE = 2
@@ -26,7 +26,33 @@ class UsageError(Exception):
     pass
 
 
+def _columns() -> int:
+    """The terminal width as ``shutil.get_terminal_size`` finds it, without importing
+    ``shutil`` (with ``bz2`` and ``lzma``): argparse builds a formatter for every
+    ``add_argument`` call, and each would ask."""
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns if sys.__stdout__ else 0
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns if columns > 0 else 80
+
+
+class _Formatter(argparse.HelpFormatter):
+    def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24,
+                 width: int | None = None) -> None:
+        super().__init__(prog, indent_increment, max_help_position, _columns() - 2 if width is None else width)
+
+
 class _Parser(argparse.ArgumentParser):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _Formatter)
+        super().__init__(*args, **kwargs)
+
     def error(self, message: str) -> Any:  # argparse exits 2 itself; keep that, print cleanly
         raise UsageError(f"{self.prog}: error: {message}")
 
@@ -217,7 +243,7 @@ def run_baseline(argv: Sequence[str]) -> int:
     ns = check_parser().parse_args([*args.paths] + (["--isolated"] if args.isolated else [])
                                    + (["--config", str(args.config)] if args.config else []))
     try:
-        settings = dataclasses.replace(build_settings(ns), baseline=None)
+        settings = _records.replace(build_settings(ns), baseline=None)
         previous = load_entries(args.file) if args.action == "update" else []
     except (ConfigError, BaselineError) as exc:
         print(f"tfmodel-lint: error: {exc}", file=sys.stderr)

@@ -11,12 +11,12 @@ report-unused-ignores, sarif-root, sarif-category, and every limit (max-file-byt
 
 from __future__ import annotations
 
-import difflib
 import re
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from tfmodel_lint._records import dataclass, field
 from tfmodel_lint.findings import Severity
 from tfmodel_lint.limits import Limits
 from tfmodel_lint.settings import TargetedIgnore
@@ -26,6 +26,23 @@ LIST_KEYS = ("select", "extend_select", "ignore", "extend_ignore", "exclude", "s
 SCALAR_KEYS = ("fail_on", "baseline", "jobs", "report_unused_ignores", "sarif_root", "sarif_category")
 TABLE_KEYS = ("per_file_ignores", "ignores", "rules")
 KNOWN = set(LIST_KEYS) | set(SCALAR_KEYS) | set(TABLE_KEYS) | set(Limits.names())
+
+
+# Any spelling of our table in a pyproject.toml: [tool.tfmodel-lint], [tool."tfmodel-lint".rules.X],
+# or a key `tfmodel-lint = {...}` under a bare [tool]. Only a pre-filter: tomllib decides.
+_DOTTED_TABLE = re.compile(r"""tool\s*\.\s*["']?tfmodel-lint""")
+_BARE_TOOL = re.compile(r"^\s*\[\s*tool\s*\]", re.MULTILINE)
+_KEY = re.compile(r"""^\s*["']?tfmodel-lint["']?\s*=""", re.MULTILINE)
+
+
+def _mentions_table(text: str) -> bool:
+    return bool(_DOTTED_TABLE.search(text) or (_BARE_TOOL.search(text) and _KEY.search(text)))
+
+
+def _close_matches(word: str, candidates: Sequence[str], n: int) -> list[str]:
+    import difflib
+
+    return difflib.get_close_matches(word, candidates, n=n)
 
 
 class ConfigError(Exception):
@@ -39,12 +56,16 @@ class FileConfig:
 
 
 def _table(path: Path) -> dict[str, Any] | None:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read {path}: {exc}") from exc
+    if path.name == "pyproject.toml" and not _mentions_table(text):
+        return None  # most projects' pyproject.toml: no need to import and run the TOML parser
     import tomllib
 
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read {path}: {exc}") from exc
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from exc
     if path.name == "pyproject.toml":
@@ -85,7 +106,7 @@ def load_config(path: Path) -> FileConfig:
     for raw_key, value in table.items():
         key = raw_key.replace("-", "_")
         if key not in KNOWN:
-            close = difflib.get_close_matches(key, sorted(KNOWN), n=1)
+            close = _close_matches(key, sorted(KNOWN), n=1)
             hint = f" (did you mean {close[0].replace('_', '-')!r}?)" if close else ""
             raise ConfigError(f"{path}: unknown key {raw_key!r}{hint}")
         if key in LIST_KEYS:
@@ -141,7 +162,7 @@ def _ignore(item: Any, path: Path) -> TargetedIgnore:
         raise ConfigError(f"{path}: each ignores entry must be a table")
     allowed = ("path", "codes", "location", "reason")
     for key in sorted(set(item) - set(allowed)):
-        close = difflib.get_close_matches(key, allowed, n=1)
+        close = _close_matches(key, allowed, n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         raise ConfigError(f"{path}: ignores entry has unknown key {key!r}{hint}")
     reason = item.get("reason")

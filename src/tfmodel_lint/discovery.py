@@ -15,8 +15,9 @@ from __future__ import annotations
 import fnmatch
 import os
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
+
+from tfmodel_lint._records import dataclass
 
 SAVED_MODEL_FILES = ("saved_model.pb", "saved_model.pbtxt")
 MODEL_SUFFIXES = (".pb", ".pbtxt", ".zip", ".h5", ".hdf5", ".keras", ".tflite", ".meta", ".tar", ".tgz", ".tar.gz")

@@ -7,16 +7,13 @@ worker processes, with a serial fallback; results come back in a deterministic o
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import signal
-import threading
-import traceback
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from typing import Any
 
+from tfmodel_lint._records import dataclass, field, replace
 from tfmodel_lint.discovery import Target
 from tfmodel_lint.findings import ArtifactRecord, ArtifactStatus, Finding, Issue, Location, Severity
 from tfmodel_lint.limits import LimitExceededError, Limits
@@ -42,28 +39,33 @@ class TimeBudgetExceeded(Exception):
 @contextmanager
 def time_budget(seconds: float) -> Iterator[None]:
     """Raise TimeBudgetExceeded after ``seconds`` (main thread on POSIX only)."""
-    usable = seconds > 0 and hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
-    if not usable:
-        yield
-        return
-
     def on_alarm(signum: int, frame: object) -> None:
         raise TimeBudgetExceeded()
 
-    previous = signal.signal(signal.SIGALRM, on_alarm)
+    armed = False
+    previous: Any = None
+    if seconds > 0 and hasattr(signal, "setitimer"):
+        try:
+            previous = signal.signal(signal.SIGALRM, on_alarm)
+            armed = True
+        except ValueError:  # not the main thread: no budget
+            pass
+    if not armed:
+        yield
+        return
     signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
         yield
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+        signal.signal(signal.SIGALRM, signal.SIG_DFL if previous is None else previous)
 
 
 def _in_member(issue: Issue, member: str | None) -> Issue:
     """Name the archive member a finding of a model inside an archive comes from."""
     if not member or issue.location.member:
         return issue
-    return dataclasses.replace(issue, location=dataclasses.replace(issue.location, member=member))
+    return replace(issue, location=replace(issue.location, member=member))
 
 
 def _artifact_issue(code: str, message: str, severity: Severity) -> Issue:
@@ -123,6 +125,8 @@ class Linter:
                         except Exception as exc:
                             if self.debug:
                                 raise
+                            import traceback
+
                             where = traceback.extract_tb(exc.__traceback__)[-1]
                             msg = (f"rule {rule.code} ({entry.plugin}) crashed: {type(exc).__name__}: {exc} "
                                    f"at {os.path.basename(where.filename)}:{where.lineno}")

@@ -14,7 +14,8 @@ import os
 import re
 import sys
 from collections.abc import Iterable
-from dataclasses import dataclass
+
+from tfmodel_lint._records import dataclass
 
 _NORMALIZE = re.compile(r"[-_.]+")
 

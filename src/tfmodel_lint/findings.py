@@ -8,10 +8,10 @@ turns them into :class:`Finding` values, so a rule can never forge either.
 from __future__ import annotations
 
 import enum
-import hashlib
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+
+from tfmodel_lint._records import dataclass, field
 
 CATEGORIES: tuple[str, ...] = (
     "file_read",
@@ -201,6 +201,8 @@ def fingerprint(code: str, artifact: str, logical_location: str, key: str) -> st
     """Stable identity: no message wording, no severity, no absolute path, no time,
     no TensorFlow function-name counters."""
     raw = "\x1f".join((code, artifact, stable_location(logical_location), stable_location(key)))
+    import hashlib
+
     return hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 

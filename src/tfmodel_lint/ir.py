@@ -10,10 +10,10 @@ and cached on the IR, so a graph of a million nodes costs one linear pass per fa
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+from tfmodel_lint._records import dataclass, field
 
 if TYPE_CHECKING:
     from tfmodel_lint.proto.tfmodel_lint_pb2 import AttrValue, NodeDef
@@ -325,6 +325,3 @@ def func_names(value: AttrValue) -> Iterator[str]:
         for f in value.list.func:
             yield f.name
 
-
-def replace(obj: Any, **changes: Any) -> Any:
-    return dataclasses.replace(obj, **changes)

@@ -10,7 +10,7 @@ Python code; hitting the interpreter's recursion limit there is reported the sam
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from tfmodel_lint._records import dataclass, fields
 
 MiB = 1024 * 1024
 

@@ -20,9 +20,9 @@ from __future__ import annotations
 import fnmatch
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
 
+from tfmodel_lint._records import dataclass, field
 from tfmodel_lint.findings import Finding
 from tfmodel_lint.settings import Settings, TargetedIgnore
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tfmodel_lint._records import dataclass, field
 from tfmodel_lint.findings import Severity
 from tfmodel_lint.limits import Limits
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 import importlib
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
+from tfmodel_lint._records import dataclass
 from tfmodel_lint.findings import CATEGORIES
 
 BUILTIN_PACKAGE = "tfmodel_lint._signatures"

@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import io
 import posixpath
-import tarfile
-import zipfile
 import zlib
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from tfmodel_lint.limits import LimitExceededError, Limits
+
+if TYPE_CHECKING:
+    import tarfile
+    import zipfile
 
 #: Inflating less than this never trips the compression-ratio limit (tiny members
 #: legitimately compress far better than 200:1).
@@ -120,6 +122,8 @@ class ZipSource:
 
 def read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limits: Limits, budget: list[int]) -> bytes:
     """Stream one member with size, total and ratio checks (declared sizes can lie)."""
+    import zipfile
+
     cap = min(limits.max_file_bytes, budget[0])
     if info.flag_bits & 0x1:
         from tfmodel_lint.loaders import UNSAFE_MEMBER, ArtifactError
@@ -261,6 +265,8 @@ class TarSource:
 def read_tar_member(tar: tarfile.TarFile, info: tarfile.TarInfo, limits: Limits, budget: list[int]) -> bytes:
     """Read one regular member in chunks; the declared size is checked first (sparse
     members declare their expanded size)."""
+    import tarfile
+
     cap = min(limits.max_file_bytes, budget[0])
     if info.size > cap:
         raise LimitExceededError(

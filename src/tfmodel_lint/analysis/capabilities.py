@@ -10,9 +10,9 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from tfmodel_lint._records import dataclass
 from tfmodel_lint.analysis import targets as tg
 from tfmodel_lint.analysis.reach import Reach, reachability
 from tfmodel_lint.analysis.values import Evaluator, Value, render

@@ -17,8 +17,8 @@ from __future__ import annotations
 import re
 import sys
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 
+from tfmodel_lint._records import dataclass
 from tfmodel_lint.analysis import targets as tg
 from tfmodel_lint.findings import Severity
 

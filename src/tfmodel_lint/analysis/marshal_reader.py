@@ -28,7 +28,8 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+
+from tfmodel_lint._records import dataclass, field
 
 FLAG_REF = 0x80
 #: Defaults for the bounds; each can be passed to :func:`read_code`.

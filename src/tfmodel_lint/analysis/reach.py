@@ -4,8 +4,8 @@ the restore function) run a given node, and whether that happens at load time.""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 
+from tfmodel_lint._records import dataclass
 from tfmodel_lint.ir import ModelIR
 
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from tfmodel_lint._records import dataclass
 from tfmodel_lint.analysis.capabilities import Assessment, assess
 from tfmodel_lint.findings import Severity
 from tfmodel_lint.ir import Function, ModelIR, func_names

@@ -10,7 +10,8 @@ from __future__ import annotations
 import functools
 import posixpath
 import re
-from dataclasses import dataclass
+
+from tfmodel_lint._records import dataclass
 
 # Labels for paths.
 SENSITIVE = "sensitive"

@@ -18,9 +18,9 @@ import re
 import struct
 import sys
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from tfmodel_lint._records import dataclass
 from tfmodel_lint.ir import CALL_ATTRS, STRING_DTYPE, Edge, Function, ModelIR
 
 if TYPE_CHECKING:

@@ -7,8 +7,7 @@ artifact rule that reports them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
+from tfmodel_lint._records import dataclass, field
 from tfmodel_lint.findings import Issue
 from tfmodel_lint.ir import ModelIR
 

@@ -22,9 +22,9 @@ import zipfile
 import zlib
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import replace
 from typing import TypeVar
 
+from tfmodel_lint._records import replace
 from tfmodel_lint.findings import Issue, Location, Severity
 from tfmodel_lint.formats import sniff
 from tfmodel_lint.limits import LimitExceededError, Limits

@@ -35,21 +35,21 @@ from __future__ import annotations
 
 import posixpath
 import struct
-import tarfile
-import zipfile
 import zlib
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from google.protobuf.message import DecodeError
 
+from tfmodel_lint._records import dataclass, field
 from tfmodel_lint.findings import Issue, Location, Severity
 from tfmodel_lint.limits import LimitExceededError, Limits
 from tfmodel_lint.loaders import MALFORMED, ArtifactError, Loaded
 from tfmodel_lint.sources import DirSource, Source, TarSource, ZipSource, inside, tar_member_name
 
 if TYPE_CHECKING:
+    import tarfile
+
     from tfmodel_lint.ir import Function, ModelIR
     from tfmodel_lint.proto.tfmodel_lint_pb2 import NodeDef
 
@@ -292,6 +292,8 @@ class RangeReader:
             raise RangeError(f"cannot read {name}: {getattr(exc, 'strerror', None) or exc}") from None
 
     def _read_zip(self, source: ZipSource, name: str, offset: int, size: int) -> bytes:
+        import zipfile  # only reached for a model inside a zip, already imported by then
+
         full = posixpath.join(source.prefix, name) if source.prefix else name
         zf = source.zf
         try:
@@ -322,6 +324,8 @@ class RangeReader:
             raise RangeError(f"cannot read zip member {full!r}: {exc}") from None
 
     def _read_tar(self, source: TarSource, name: str, offset: int, size: int) -> bytes:
+        import tarfile  # only reached for a model inside a tar, already imported by then
+
         if self._tar is None:
             self._tar = {}
             for info in source.tar.getmembers():

@@ -28,9 +28,9 @@ reaches all of its subgraph's nodes.
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass, field
 from typing import Any
 
+from tfmodel_lint._records import dataclass, field
 from tfmodel_lint.findings import Issue, Location, Severity
 from tfmodel_lint.ir import EntryPoint, Function, ModelIR, Signature
 from tfmodel_lint.limits import LimitExceededError, Limits

@@ -31,8 +31,21 @@ def available() -> list[str]:
     return sorted({ep.name for ep in entry_points(GROUP)})
 
 
+#: The built-in formats, also registered as entry points (``available()`` lists them from
+#: there); looked up directly so that the common case does not scan installed packages.
+BUILTIN = {
+    "text": "tfmodel_lint.reporters.text:TextReporter",
+    "json": "tfmodel_lint.reporters.json:JsonReporter",
+    "sarif": "tfmodel_lint.reporters.sarif:SarifReporter",
+    "github": "tfmodel_lint.reporters.github:GithubReporter",
+}
+
+
 def get_reporter(name: str) -> type[Reporter]:
-    from tfmodel_lint.entrypoints import entry_points
+    from tfmodel_lint.entrypoints import EntryPoint, entry_points
+
+    if name in BUILTIN:
+        return EntryPoint(name, BUILTIN[name], GROUP, "tfmodel-lint").load()  # type: ignore[return-value]
 
     for ep in entry_points(GROUP):
         if ep.name == name:

@@ -9,7 +9,6 @@ the report (on stdout) is not interleaved with it.
 from __future__ import annotations
 
 import os
-import shutil
 import sys
 import time
 from collections.abc import Sequence
@@ -68,6 +67,8 @@ class ProgressBar:
         self._drawn = False
 
     def _width(self) -> int:
+        import shutil
+
         return max(40, shutil.get_terminal_size((80, 24)).columns - 1)
 
     def update(self, done: int, label: str = "") -> None:

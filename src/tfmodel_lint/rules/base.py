@@ -9,9 +9,9 @@ entry name is the code prefix the pack owns (``TFL2 = tfmodel_lint.rules.files:R
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from tfmodel_lint._records import dataclass, field
 from tfmodel_lint.findings import Evidence, Issue, Location, Severity, freeze_evidence
 from tfmodel_lint.ir import ModelIR
 from tfmodel_lint.signatures import SignatureDB

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from tfmodel_lint.analysis.keras_code import CUSTOM, GADGET, assess_code, classify_reference, in_keras_namespace
 from tfmodel_lint.findings import Issue, Location, Severity
 from tfmodel_lint.ir import KerasCode, KerasRef, ModelIR
 from tfmodel_lint.rules.base import Rule, RuleContext
@@ -75,6 +74,8 @@ class KerasLambdaLayer(Rule):
             return self.issue(location, f"{what} at {_where(code)} embeds Python code that could not be read "
                               f"({code.error[:200]}); it runs when the model is loaded", Severity.HIGH, evidence,
                               key=code.field)
+        from tfmodel_lint.analysis.keras_code import assess_code
+
         assessment = assess_code(code.names, code.strings)
         evidence.update({
             "encoding": code.encoding,
@@ -119,6 +120,9 @@ class KerasLambdaByReference(Rule):
 
     def check(self, model: ModelIR, ctx: RuleContext) -> Iterable[Issue]:
         for ref in model.keras_refs:
+            # imported on first use: most models have no Keras references
+            from tfmodel_lint.analysis.keras_code import GADGET, classify_reference, in_keras_namespace
+
             if ref.kind != "lambda_function":
                 continue
             verdict = classify_reference(ref.module, ref.name, "function", ref.registered_name)
@@ -167,6 +171,9 @@ class DeserializationGadget(Rule):
 
     def check(self, model: ModelIR, ctx: RuleContext) -> Iterable[Issue]:
         for ref in model.keras_refs:
+            # imported on first use: most models have no Keras references
+            from tfmodel_lint.analysis.keras_code import GADGET, classify_reference
+
             if ref.kind == "lambda_function":
                 continue  # TFL111
             verdict = classify_reference(ref.module, ref.name, ref.kind, ref.registered_name)
@@ -200,6 +207,9 @@ class KerasCustomObject(Rule):
 
     def check(self, model: ModelIR, ctx: RuleContext) -> Iterable[Issue]:
         for ref in model.keras_refs:
+            # imported on first use: most models have no Keras references
+            from tfmodel_lint.analysis.keras_code import CUSTOM, classify_reference
+
             if ref.kind == "lambda_function":
                 continue
             verdict = classify_reference(ref.module, ref.name, ref.kind, ref.registered_name)

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 
+from tfmodel_lint._records import dataclass
 from tfmodel_lint.entrypoints import EntryPoint, entry_points
 from tfmodel_lint.findings import CATEGORIES, Severity
 from tfmodel_lint.rules.base import Rule
