@@ -35,12 +35,18 @@ class Target:
         return self.display
 
 
-def display_path(path: Path, base: Path | None = None) -> str:
-    base = base or Path.cwd()
-    try:
-        return path.resolve().relative_to(base.resolve()).as_posix() or "."
-    except ValueError:
-        return path.as_posix()
+def display_path(path: Path, base: Path | None = None, real_base: str | None = None) -> str:
+    """``path`` relative to ``base`` (default: the working directory), both with symlinks
+    resolved; as given when it lies elsewhere. ``real_base``: ``base`` already resolved."""
+    if real_base is None:
+        real_base = os.path.realpath(base or os.getcwd())
+    real = os.path.realpath(path)
+    if real == real_base:
+        return "."
+    prefix = real_base if real_base.endswith(os.sep) else real_base + os.sep
+    if real.startswith(prefix):
+        return Path(real[len(prefix):]).as_posix()
+    return path.as_posix()
 
 
 def is_savedmodel_dir(path: Path) -> bool:
@@ -111,11 +117,12 @@ def _walk(root: Path, excludes: Sequence[str], follow_symlinks: bool = False) ->
 def expand_paths(paths: Sequence[str], excludes: Sequence[str] = (), base: Path | None = None,
                  follow_symlinks: bool = False) -> list[Target]:
     found: dict[str, Target] = {}
+    real_base = os.path.realpath(base or os.getcwd())
 
     def add(path: Path, kind: str) -> None:
-        key = str(path.resolve()) if path.exists() else str(path)
+        key = os.path.realpath(path) if path.exists() else str(path)
         if key not in found:
-            found[key] = Target(path, kind, display_path(path, base))
+            found[key] = Target(path, kind, display_path(path, real_base=real_base))
 
     for raw in paths:
         path = Path(raw)

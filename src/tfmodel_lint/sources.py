@@ -11,6 +11,7 @@ members or levels.
 from __future__ import annotations
 
 import io
+import os
 import posixpath
 import zlib
 from pathlib import Path
@@ -47,6 +48,13 @@ class DirSource:
     def __init__(self, root: Path, limits: Limits) -> None:
         self.root = root
         self.limits = limits
+        self._real_root: str | None = None
+
+    def contains(self, path: Path) -> bool:
+        """Whether ``path`` (symlinks resolved) lies inside the directory."""
+        if self._real_root is None:
+            self._real_root = os.path.realpath(self.root)
+        return _under(path, self._real_root)
 
     def _path(self, name: str) -> Path:
         return self.root.joinpath(*name.split("/"))
@@ -59,7 +67,7 @@ class DirSource:
 
     def read(self, name: str) -> bytes:
         path = self._path(name)
-        if not inside(path, self.root):
+        if not self.contains(path):
             from tfmodel_lint.loaders import UNSAFE_MEMBER, ArtifactError
 
             raise ArtifactError(UNSAFE_MEMBER, f"{name} is a symlink pointing outside the model directory; not read")
@@ -77,10 +85,15 @@ class DirSource:
 
 def inside(path: Path, root: Path) -> bool:
     """Whether ``path`` (symlinks resolved) lies inside ``root`` (symlinks resolved)."""
+    return _under(path, os.path.realpath(root))
+
+
+def _under(path: Path, real_root: str) -> bool:
     try:
-        return path.resolve().is_relative_to(root.resolve())
-    except (OSError, RuntimeError):  # symlink loops
+        real = os.path.realpath(path)
+    except (OSError, RuntimeError, ValueError):  # symlink loops, NUL bytes
         return False
+    return real == real_root or real.startswith(real_root if real_root.endswith(os.sep) else real_root + os.sep)
 
 
 def read_file(path: Path, limits: Limits, max_bytes: int | None = None) -> bytes:

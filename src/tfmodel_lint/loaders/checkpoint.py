@@ -45,7 +45,7 @@ from tfmodel_lint._records import dataclass, field
 from tfmodel_lint.findings import Issue, Location, Severity
 from tfmodel_lint.limits import LimitExceededError, Limits
 from tfmodel_lint.loaders import MALFORMED, ArtifactError, Loaded
-from tfmodel_lint.sources import DirSource, Source, TarSource, ZipSource, inside, tar_member_name
+from tfmodel_lint.sources import DirSource, Source, TarSource, ZipSource, tar_member_name
 
 if TYPE_CHECKING:
     import tarfile
@@ -281,7 +281,7 @@ class RangeReader:
     def _read_dir(self, source: DirSource, name: str, offset: int, size: int) -> bytes:
         path = source.root.joinpath(*name.split("/"))
         if name not in self._checked:
-            if not inside(path, source.root):
+            if not source.contains(path):
                 raise RangeError(f"{name} is a symlink pointing outside the model directory; not read")
             self._checked.add(name)
         try:
