@@ -532,7 +532,17 @@ class Suite:
             ("tfmodel-lint --version", [*self.lint, "--version"], {0}),
             ("tfmodel-lint small SavedModel", [*self.lint, str(small)], {0, 1}),
         ]
-        ms = self.runner.measure_many(specs)
+        installed = self.install_self()
+        envs: list[dict[str, str] | None] = [None] * len(specs)
+        if installed.get("bin"):
+            ibin = Path(installed["bin"])
+            specs += [
+                ('installed: python3 -c "import google.protobuf.message"',
+                 [str(ibin / "python"), "-c", "import google.protobuf.message"], {0}),
+                ("installed: tfmodel-lint small SavedModel", [str(ibin / "tfmodel-lint"), str(small)], {0, 1}),
+            ]
+            envs += [self.peer_env()] * 2
+        ms = self.runner.measure_many(specs, env=envs)
         self.small_lint = ms[3] if not ms[3].error else None
         # The same lint without a bytecode cache (how this sandbox runs Python by default).
         cold_env = dict(self.env, PYTHONDONTWRITEBYTECODE="1", PYTHONPYCACHEPREFIX=str(self.out / "pycache-empty"))
@@ -541,15 +551,27 @@ class Suite:
         cold.note = "PYTHONDONTWRITEBYTECODE=1 and an empty cache: every module compiled on every run"
         ms.append(cold)
         self.record("startup", ms)
+        self.results["installed_venv"] = installed
         floor = ms[1].median
         self.section("1. Start-up", f"Small SavedModel: `{shorten(str(small))}` ({tree_bytes(small) / 1024:.0f} KiB, "
-                     "made by TensorFlow). Same interpreter as the venv; bytecode cached unless stated.")
+                     "made by TensorFlow). Same interpreter as the venv; bytecode cached unless stated. The project "
+                     "venv has tfmodel-lint installed in editable mode, whose import hook (run by `site` at every "
+                     "start, so also in the floor rows) imports `pathlib` and `re`; *installed* rows use a venv "
+                     "where `pip install .` put the package as pre-commit does (`bench/out/self-venv`, only the "
+                     "runtime dependencies), with its own floor (their *vs protobuf import* column divides by "
+                     "that floor)"
+                     + (f" ({installed['error']})" if installed.get("error") else "") + ".")
         self.table(["command", "wall: median (min – max, runs)", "vs protobuf import", "CPU (median)", "peak RSS"],
-                   [[m.label, cell(m), fmt_ratio(ratio(m.median, floor)),
+                   [[m.label, cell(m), fmt_ratio(ratio(m.median, ms[4].median if m.label.startswith("installed:")
+                                                         else floor)),
                      fmt_s(m.to_json().get("cpu_s_median")), mb(m.maxrss_mb)] for m in ms])
         cpu = [m.to_json().get("cpu_s_median") for m in ms]
         self.target("lint one small SavedModel / `python3 -c 'import google.protobuf.message'`",
                     ratio(ms[3].median, floor), 3.0, "x", note=f"CPU-time ratio {fmt_ratio(ratio(cpu[3], cpu[1]))}")
+        if len(ms) > 6 and not ms[5].error and not ms[4].error:
+            self.target("installed like pre-commit: lint one small SavedModel / its own protobuf import",
+                        ratio(ms[5].median, ms[4].median), 3.0, "x",
+                        note=f"CPU-time ratio {fmt_ratio(ratio(cpu[5], cpu[4]))}")
         self.target("`tfmodel-lint --version` / protobuf import (not a stated target; for reference)",
                     ratio(ms[2].median, floor), 3.0, "x", note=f"CPU-time ratio {fmt_ratio(ratio(cpu[2], cpu[1]))}")
 
@@ -777,6 +799,37 @@ class Suite:
         # so it gets its own venv without TensorFlow.
         "modelaudit": ["modelaudit"],
     }
+
+    def install_self(self) -> dict[str, str]:
+        """A venv with this checkout installed as pre-commit installs a hook (``pip install .``,
+        not editable), reinstalled when the sources change."""
+        venv = self.out / "self-venv"
+        py = venv / "bin" / "python"
+        digest = hashlib.sha256()
+        sources = [ROOT / "pyproject.toml", *(ROOT / "src").rglob("*.py"), *(ROOT / "signatures").glob("*.json")]
+        for path in sorted(sources):
+            digest.update(path.relative_to(ROOT).as_posix().encode() + b"\0" + path.read_bytes())
+        stamp = digest.hexdigest()
+        marker = venv / ".bench-installed"
+        info = {"venv": shorten(str(venv))}
+        if not marker.is_file() or marker.read_text() != stamp:
+            print(f"  installing tfmodel-lint into {shorten(str(venv))} ...", flush=True)
+            self.built.append("tfmodel-lint venv")
+            try:
+                if not py.exists():
+                    subprocess.run([self.python, "-m", "venv", "--clear", str(venv)], check=True, capture_output=True,
+                                   timeout=300)
+                steps = [[str(py), "-m", "pip", "install", "--quiet", str(ROOT)],
+                         [str(py), "-m", "pip", "install", "--quiet", "--no-deps", "--force-reinstall", str(ROOT)]]
+                for cmd in steps:
+                    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=1800, check=False)
+                    if proc.returncode != 0:
+                        errs = [ln for ln in proc.stderr.splitlines() if "is ignored" not in ln and ln.strip()]
+                        return {**info, "error": f"error: pip install failed: {' '.join(errs[-3:])[:300]}"}
+                marker.write_text(stamp)
+            except (OSError, subprocess.SubprocessError) as exc:
+                return {**info, "error": f"error: cannot create the venv: {exc}"}
+        return {**info, "bin": str(venv / "bin")}
 
     def install_peers(self) -> dict[str, dict[str, str]]:
         base = self.out / "peers-venv"
