@@ -261,3 +261,47 @@ def test_json_report_counts(capsys: pytest.CaptureFixture[str]) -> None:
     _, out, _ = run_cli([str(EXAMPLES), "--format", "json"], capsys)
     data = json.loads(out)
     assert data["summary"]["by_severity"]["high"] == 2 and data["summary"]["findings"] == 2
+
+
+def _report_inputs(tmp_path: Path) -> list[str]:
+    """Benign and malicious models, a Keras file, and hostile inputs: every artifact status."""
+    import zipfile
+
+    root = Path(__file__).resolve().parent.parent
+    (tmp_path / "random.h5").write_bytes(b"\x89HDF\r\n\x1a\n" + bytes(range(256)) * 4)
+    (tmp_path / "empty_sm").mkdir()
+    (tmp_path / "empty_sm" / "saved_model.pb").write_bytes(b"")
+    with zipfile.ZipFile(tmp_path / "evil.zip", "w") as zf:
+        zf.writestr("../escape/saved_model.pb", b"x")
+        zf.write(root / "examples" / "models" / "malicious_reader" / "saved_model.pb", "m/saved_model.pb")
+    paths = [str(root / "examples" / "models"), str(tmp_path), str(tmp_path / "missing")]
+    samples = root.parent / "shared" / "samples" / "tensorabuse"
+    if samples.is_dir():
+        paths.append(str(samples))
+    return paths
+
+
+def test_json_report_validates_against_the_published_schema(tmp_path: Path,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    import jsonschema
+
+    root = Path(__file__).resolve().parent.parent
+    schema = json.loads((root / "docs" / "report.schema.json").read_text(encoding="utf-8"))
+    jsonschema.Draft202012Validator.check_schema(schema)
+    validator = jsonschema.Draft202012Validator(schema)
+    code, out, _ = run_cli([*_report_inputs(tmp_path), "--format", "json"], capsys)
+    assert code == 1
+    doc = json.loads(out)
+    errors = sorted(validator.iter_errors(doc), key=lambda e: list(e.path))
+    assert not errors, [f"{list(e.path)}: {e.message}" for e in errors[:5]]
+    statuses = {a["status"] for a in doc["artifacts"]}
+    assert {"ok", "error"} <= statuses
+    assert any(f["location"].get("member") for f in doc["findings"])  # from inside the zip
+    # The schema is not vacuous: a finding without its fingerprint, or with an unknown
+    # severity, is rejected.
+    broken = json.loads(out)
+    del broken["findings"][0]["fingerprint"]
+    assert not validator.is_valid(broken)
+    broken = json.loads(out)
+    broken["findings"][0]["severity"] = "severe"
+    assert not validator.is_valid(broken)
