@@ -39,7 +39,11 @@ NETWORK_EVENTS = {"socket.connect", "socket.bind", "socket.sendto", "socket.send
 def violation(what: str) -> None:
     import traceback
 
-    stack = "".join(traceback.format_stack(sys._getframe(2), limit=12))
+    try:
+        frame = sys._getframe(2)
+    except ValueError:  # called from module level: no caller's caller
+        frame = sys._getframe(1)
+    stack = "".join(traceback.format_stack(frame, limit=12))
     os.write(2, f"VIOLATION: {what}\n{stack}".encode("utf-8", "replace"))
     os._exit(97)
 
