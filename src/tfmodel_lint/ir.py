@@ -181,6 +181,9 @@ class EntryPoint:
     at_load: bool
     functions: tuple[str, ...] = ()  # library functions it calls directly
     graph_outputs: tuple[str, ...] = ()  # top-level graph tensors/ops it fetches
+    #: Can run any node of the top-level graph (a bare GraphDef, a standalone .meta):
+    #: said with a flag rather than a tuple of every node name (a million strings).
+    whole_graph: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -40,8 +40,8 @@ class Reachability:
                         node_callees.setdefault(site.node.name, []).append(callee)
         for entry in model.entry_points:
             seeds: list[str] = list(entry.functions)
-            if graph is not None and entry.graph_outputs:
-                if len(entry.graph_outputs) >= len(graph.node_defs):
+            if graph is not None and (entry.whole_graph or entry.graph_outputs):
+                if entry.whole_graph or len(entry.graph_outputs) >= len(graph.node_defs):
                     self.whole_graph.add(entry.name)
                     seeds.extend(c for callees in node_callees.values() for c in callees)
                 else:

@@ -167,7 +167,7 @@ def graphdef_model(graph_def: GraphDef, path: str, fmt: str, limits: Limits) -> 
     graph = Function(GRAPH, "graph", graph_def.node)
     model = ModelIR(path=path, format=fmt, functions=_functions(graph_def, limits), graph=graph)
     # Everything in a bare GraphDef can be run by whoever loads it.
-    model.entry_points.append(EntryPoint("graph", False, graph_outputs=tuple(n.name for n in graph_def.node)))
+    model.entry_points.append(EntryPoint("graph", False, whole_graph=True))
     _check_nodes(model, limits)
     return model
 
@@ -363,7 +363,6 @@ def models_from_bytes(
         if not model.entry_points and model.graph is not None:
             # A standalone .meta is loaded with import_meta_graph, after which any op
             # can be run by name: like a bare GraphDef, all of it is reachable.
-            model.entry_points.append(EntryPoint("graph", False, graph_outputs=tuple(
-                n.name for n in model.graph.node_defs)))
+            model.entry_points.append(EntryPoint("graph", False, whole_graph=True))
         return fmt, [model]
     return fmt, [graphdef_model(msg, path, fmt, limits)]

@@ -607,9 +607,6 @@ def parse_model(data: bytes, display: str, limits: Limits) -> tuple[ModelIR, lis
 
 
 def _signatures(model: ModelIR, root: Table, subgraphs: list[Table], inputs_of: list[dict[int, str]]) -> None:
-    graph = model.graph
-    assert graph is not None
-    everything = tuple(nd.name for nd in graph.node_defs)
     found = False
     for sd in root.tables(_Model.SIGNATURE_DEFS):
         key = sd.text(_SignatureDef.KEY) or "serving_default"
@@ -627,12 +624,12 @@ def _signatures(model: ModelIR, root: Table, subgraphs: list[Table], inputs_of: 
                    for k, tm in enumerate(sd.tables(_SignatureDef.OUTPUTS))}
         if index == 0:
             model.signatures.append(Signature(key, "tflite", inputs, outputs))
-            model.entry_points.append(EntryPoint(f"signature:{key}", False, graph_outputs=everything))
+            model.entry_points.append(EntryPoint(f"signature:{key}", False, whole_graph=True))
         else:
             model.entry_points.append(EntryPoint(f"signature:{key}", False, functions=(subgraph_name(index),)))
     if not found:
         # No signature: whoever holds an interpreter invokes subgraph 0, all of it.
-        model.entry_points.append(EntryPoint("graph", False, graph_outputs=everything))
+        model.entry_points.append(EntryPoint("graph", False, whole_graph=True))
 
 
 def load_tflite(data: bytes, name: str, display: str, limits: Limits, depth: int) -> Loaded:
