@@ -10,6 +10,7 @@ and cached on the IR, so a graph of a million nodes costs one linear pass per fa
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -92,6 +93,49 @@ class CallSite:
     bound: bool  # False when the binding is unknown (dataset function attrs, ...)
 
 
+#: Graph bodies up to this many nodes get a plain ``{name: NodeDef}`` index; larger
+#: ones a :class:`_HashIndex`, 16 bytes a node instead of a few hundred.
+DICT_INDEX_MAX = 4096
+
+
+class _HashIndex:
+    """Name lookup for a large node list without a Python object per node.
+
+    An open-addressing table in one ``array('q')`` of twice the node count (16 bytes
+    a node): a slot holds the top bits of ``hash(name)`` with the node's position in
+    the low bits, or -1. A lookup walks the slots from the name's home slot to the
+    next empty one and compares the names of nodes whose hash bits match; as with a
+    dict built in order, the last node of a duplicated name wins.
+    """
+
+    __slots__ = ("_mask", "_nodes", "_shift", "_table")
+
+    def __init__(self, nodes: Sequence[NodeDef]) -> None:
+        self._nodes = nodes
+        shift = self._shift = max(1, len(nodes)).bit_length()
+        mask = self._mask = (1 << (shift + 1)) - 1
+        table = self._table = array("q", [-1]) * (mask + 1)
+        for i, nd in enumerate(nodes):
+            h = hash(nd.name)
+            slot = h & mask
+            while table[slot] != -1:
+                slot = (slot + 1) & mask
+            table[slot] = ((h >> shift) << shift) | i
+
+    def get(self, name: str) -> NodeDef | None:
+        shift, mask, table, nodes = self._shift, self._mask, self._table, self._nodes
+        h = hash(name)
+        top = h >> shift
+        low = (1 << shift) - 1
+        found = -1
+        slot = h & mask
+        while (key := table[slot]) != -1:
+            if key >> shift == top and key & low > found and nodes[key & low].name == name:
+                found = key & low
+            slot = (slot + 1) & mask
+        return nodes[found] if found >= 0 else None
+
+
 class Function:
     """A graph body: the top-level ``GraphDef`` or one library ``FunctionDef``.
 
@@ -117,7 +161,7 @@ class Function:
         self.arg_dtypes = tuple(arg_dtypes)
         self.output_names = tuple(output_names)
         self.ret: Mapping[str, str] = dict(ret or {})
-        self._index: dict[str, NodeDef] | None = None
+        self._index: dict[str, NodeDef] | _HashIndex | None = None
 
     def __repr__(self) -> str:
         return f"Function({self.name!r}, {self.kind}, {len(self.node_defs)} nodes)"
@@ -127,9 +171,12 @@ class Function:
         return self.kind == "graph"
 
     def node(self, name: str) -> NodeDef | None:
-        if self._index is None:
-            self._index = {nd.name: nd for nd in self.node_defs}
-        return self._index.get(name)
+        index = self._index
+        if index is None:
+            nodes = self.node_defs
+            index = {nd.name: nd for nd in nodes} if len(nodes) <= DICT_INDEX_MAX else _HashIndex(nodes)
+            self._index = index
+        return index.get(name)
 
     def resolve_input(self, text: str) -> Edge | None:
         """Resolve one entry of ``NodeDef.input`` (control inputs give ``None``)."""
