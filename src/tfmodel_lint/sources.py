@@ -73,6 +73,12 @@ class DirSource:
             raise ArtifactError(UNSAFE_MEMBER, f"{name} is a symlink pointing outside the model directory; not read")
         return read_file(path, self.limits)
 
+    def local_path(self, name: str) -> Path | None:
+        """The file on disk that :meth:`read` would read, for a streamed reader; ``None``
+        when ``read`` would refuse it (then ``read`` says why)."""
+        path = self._path(name)
+        return path if path.is_file() and inside(path, self.root) else None
+
     def names(self) -> list[str]:
         out = []
         for path in sorted(self.root.rglob("*")):

@@ -23,7 +23,7 @@ from tfmodel_lint.loaders import (
     ArtifactError,
     Loaded,
 )
-from tfmodel_lint.loaders.tf_graph import models_from_bytes
+from tfmodel_lint.loaders.tf_graph import models_from_bytes, models_from_path
 from tfmodel_lint.sources import DirSource, Source, ZipSource, read_file
 
 ByteLoader = Callable[[bytes, str, str, Limits, int], Loaded]
@@ -75,10 +75,17 @@ def load_savedmodel_source(source: Source, display: str, limits: Limits) -> Load
         name, text = "saved_model.pbtxt", True
     else:
         raise ArtifactError(NO_MODEL, "no saved_model.pb or saved_model.pbtxt")
-    data = source.read(name)
-    if data.startswith(b"version https://git-lfs"):
-        raise ArtifactError(LFS_POINTER, f"{name} is a Git LFS pointer; run 'git lfs pull'")
-    fmt, models = models_from_bytes(data, name, display, limits, text=text)
+    # A large saved_model.pb on disk is parsed streamed, never held whole in memory.
+    on_disk = source.local_path(name) if not text and isinstance(source, DirSource) else None
+    streamed = models_from_path(on_disk, name, display, limits) if on_disk is not None else None
+    if streamed is not None:
+        fmt, models = streamed
+    else:
+        data = source.read(name)
+        if data.startswith(b"version https://git-lfs"):
+            raise ArtifactError(LFS_POINTER, f"{name} is a Git LFS pointer; run 'git lfs pull'")
+        fmt, models = models_from_bytes(data, name, display, limits, text=text)
+        del data
     if not fmt.startswith("savedmodel"):
         raise ArtifactError(MALFORMED, f"{name} holds a {fmt.split('_')[0]}, not a SavedModel")
     loaded = Loaded("savedmodel" + ("_text" if text else ""), models)
@@ -106,6 +113,11 @@ def load_file(path: Path, display: str, limits: Limits) -> Loaded:
         h5 = get_loader("hdf5")
         if h5 is not None:
             return _noting_mismatch(kind, path.name, lambda: h5(b"", str(path), display, limits, 0))  # reads lazily
+    if kind == "protobuf":  # a large binary GraphDef or SavedModel is parsed streamed
+        streamed = models_from_path(path, path.name, display, limits)
+        if streamed is not None:
+            fmt, models = streamed
+            return _noting_mismatch(kind, path.name, lambda: Loaded(fmt, models))
     data = read_file(path, limits)
     if kind == "json":  # TF.js weight shards live beside model.json
         from tfmodel_lint.loaders.tfjs import directory_reader, sibling_files

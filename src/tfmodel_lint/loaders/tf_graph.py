@@ -3,7 +3,9 @@ protobuf schema (no TensorFlow). The kind of a ``.pb`` is decided by its content
 
 from __future__ import annotations
 
+import mmap
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from google.protobuf import message as pb_message
@@ -356,6 +358,10 @@ def models_from_bytes(
     data: bytes, name_hint: str, path: str, limits: Limits, text: bool | None = None
 ) -> tuple[str, list[ModelIR]]:
     fmt, msg = parse_any(data, name_hint, text)
+    return _models_of(fmt, msg, path, limits)
+
+
+def _models_of(fmt: str, msg: Any, path: str, limits: Limits) -> tuple[str, list[ModelIR]]:
     if fmt.startswith("savedmodel"):
         return fmt, savedmodel_models(msg, path, fmt, limits)
     if fmt.startswith("metagraph"):
@@ -366,3 +372,162 @@ def models_from_bytes(
             model.entry_points.append(EntryPoint("graph", False, whole_graph=True))
         return fmt, [model]
     return fmt, [graphdef_model(msg, path, fmt, limits)]
+
+
+# ------------------------------------------------------------------ streamed parsing
+#
+# ``ParseFromString`` of a whole file holds the file's bytes and the message being
+# built at once. A large binary SavedModel or GraphDef is instead mapped and merged
+# piece by piece: the wire format is walked only down the few fields that hold the
+# bulk of a graph (SavedModel.meta_graphs -> MetaGraphDef.graph_def -> GraphDef.library),
+# runs of whole fields are merged with ``MergeFromString`` (protobuf defines the merge
+# of concatenated pieces as the parse of the whole), and pages already merged are
+# dropped from memory. Anything unusual (a malformed field, a group, a message the
+# checks below would not take) falls back to the whole-bytes path, so results and
+# error messages stay those of :func:`parse_any`.
+
+#: Files smaller than this are read whole (the mapping saves nothing worth its setup).
+STREAM_MIN_BYTES = 8 << 20
+_STREAM_PIECE = 1 << 20
+#: Message -> the fields walked into rather than merged whole: number -> (name, repeated).
+_STREAM_INTO: dict[str, dict[int, tuple[str, bool]]] = {
+    "tfmodel_lint.SavedModel": {2: ("meta_graphs", True)},
+    "tfmodel_lint.MetaGraphDef": {2: ("graph_def", False)},
+    "tfmodel_lint.GraphDef": {2: ("library", False)},
+}
+
+
+class _Decline(Exception):
+    """The streamed parse gives up; the caller parses the whole bytes instead."""
+
+
+class _Stream:
+    def __init__(self, buf: mmap.mmap) -> None:
+        self.buf = buf
+        self.view = memoryview(buf)
+        self.released = 0  # bytes [0, released) already dropped from memory
+
+    def varint(self, i: int, end: int) -> tuple[int, int]:
+        view = self.view
+        value = shift = 0
+        while True:
+            if i >= end or shift > 63:
+                raise _Decline
+            byte = view[i]
+            i += 1
+            value |= (byte & 0x7F) << shift
+            if byte < 0x80:
+                return value, i
+            shift += 7
+
+    def merge(self, msg: Any, start: int, end: int) -> None:
+        if start < end:
+            try:
+                msg.MergeFromString(self.view[start:end])
+            except (pb_message.DecodeError, ValueError, OverflowError, RecursionError):
+                raise _Decline from None
+        page = end - end % mmap.PAGESIZE
+        if page - self.released >= _STREAM_PIECE and hasattr(mmap, "MADV_DONTNEED"):
+            self.buf.madvise(mmap.MADV_DONTNEED, self.released, page - self.released)
+            self.released = page
+
+    def walk(self, msg: Any, start: int, end: int) -> None:
+        into = _STREAM_INTO.get(msg.DESCRIPTOR.full_name, {})
+        pending = i = start
+        view = self.view
+        while i < end:
+            field_start = i
+            tag = view[i]
+            if tag < 0x80 and (tag & 7) == 2 and tag >> 3 not in into and i + 2 < end:
+                # Fast path for the bulk (nodes, functions): a length-delimited field
+                # with a one-byte tag and a one- or two-byte length.
+                size = view[i + 1]
+                if size < 0x80:
+                    i += 2 + size
+                elif view[i + 2] < 0x80:
+                    i += 3 + ((size & 0x7F) | (view[i + 2] << 7))
+                else:
+                    size, i = self.varint(i + 1, end)
+                    i += size
+                if i > end:
+                    raise _Decline
+                if i - pending >= _STREAM_PIECE:
+                    self.merge(msg, pending, i)
+                    pending = i
+                continue
+            tag, i = self.varint(i, end)
+            wire = tag & 7
+            if wire == 0:
+                _, i = self.varint(i, end)
+            elif wire == 1:
+                i += 8
+            elif wire == 5:
+                i += 4
+            elif wire == 2:
+                size, i = self.varint(i, end)
+                if tag >> 3 in into:
+                    if i + size > end:
+                        raise _Decline
+                    self.merge(msg, pending, field_start)
+                    name, repeated = into[tag >> 3]
+                    sub = getattr(msg, name)
+                    # A repeated field gets a new element; a singular one merges.
+                    self.walk(sub.add() if repeated else sub, i, i + size)
+                    i = pending = i + size
+                    continue
+                i += size
+            else:
+                raise _Decline  # groups and invalid wire types: the whole-bytes parse says what is wrong
+            if i > end:
+                raise _Decline
+            if i - pending >= _STREAM_PIECE:
+                self.merge(msg, pending, i)
+                pending = i
+        self.merge(msg, pending, end)
+
+
+def stream_parse(cls: Any, buf: mmap.mmap) -> Any:
+    """Parse a mapped binary message piece by piece (see above); :class:`_Decline` if not."""
+    msg = cls()
+    stream = _Stream(buf)
+    try:
+        stream.walk(msg, 0, len(buf))
+    finally:
+        stream.view.release()
+    return msg
+
+
+def models_from_path(file: Path, name_hint: str, path: str, limits: Limits) -> tuple[str, list[ModelIR]] | None:
+    """The models of a large binary SavedModel or GraphDef on disk, parsed streamed;
+    ``None`` when the file is small or not one the streamed parse takes, for the
+    caller to read it whole and use :func:`models_from_bytes`."""
+    mod = pb2()
+    try:
+        with file.open("rb") as fh:
+            size = fh.seek(0, 2)
+            if size < STREAM_MIN_BYTES or size > limits.max_file_bytes or name_hint.endswith(".meta"):
+                return None
+            buf = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+            try:
+                tag = buf[0]
+                try:
+                    if tag in (0x08, 0x12):
+                        msg = stream_parse(mod.SavedModel, buf)
+                        if not any(mg.graph_def.node or mg.graph_def.library.function or mg.meta_info_def.tags
+                                   for mg in msg.meta_graphs):
+                            return None
+                        fmt = "savedmodel"
+                    elif tag == 0x0A:
+                        msg = stream_parse(mod.GraphDef, buf)
+                        if (not msg.node and not msg.library.function) or any(not n.op for n in msg.node[:100]):
+                            return None
+                        fmt = "graphdef"
+                    else:
+                        return None
+                except _Decline:
+                    return None
+            finally:
+                buf.close()
+    except (OSError, ValueError, BufferError):
+        return None  # not mappable (a pipe, an empty file...): read it whole
+    return _models_of(fmt, msg, path, limits)

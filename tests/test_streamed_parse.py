@@ -1,0 +1,118 @@
+"""The streamed parse of large binary SavedModels and GraphDefs gives the message the
+whole-bytes parse gives, or declines (and the whole-bytes path runs as before)."""
+
+from __future__ import annotations
+
+import mmap
+import random
+from pathlib import Path
+
+import pytest
+from google.protobuf.message import DecodeError
+
+from tests.helpers import lint
+from tfmodel_lint.limits import Limits
+from tfmodel_lint.loaders import tf_graph
+from tfmodel_lint.proto import tfmodel_lint_pb2 as pb
+
+
+def _node(nodes: object, name: str, op: str, inputs: tuple[str, ...] = (), s: bytes = b"") -> pb.NodeDef:
+    nd: pb.NodeDef = nodes.add()  # type: ignore[attr-defined]
+    nd.name, nd.op = name, op
+    nd.input.extend(inputs)
+    if s:
+        nd.attr["value"].tensor.string_val.append(s)
+        nd.attr["dtype"].type = 7
+    return nd
+
+
+def _graphdef(n: int = 300) -> pb.GraphDef:
+    gd = pb.GraphDef()
+    _node(gd.node, "path", "Const", s=b"/etc/passwd")
+    _node(gd.node, "read", "ReadFile", ("path",))
+    for i in range(n):
+        _node(gd.node, f"n{i}" + "x" * (i % 200), "Identity", (f"n{i - 1}" if i else "read",))
+    fd = gd.library.function.add()
+    fd.signature.name = "f"
+    _node(fd.node_def, "c", "Const", s=b"/root/.ssh/id_rsa")
+    _node(fd.node_def, "r", "ReadFile", ("c:output:0",))
+    gd.versions.producer = 1
+    return gd
+
+
+def _savedmodel() -> pb.SavedModel:
+    sm = pb.SavedModel(saved_model_schema_version=1)
+    mg = sm.meta_graphs.add()
+    mg.meta_info_def.tags.append("serve")
+    mg.graph_def.CopyFrom(_graphdef())
+    mg.signature_def["serving_default"].outputs["out"].name = "read:0"
+    mg.graph_def.library.function.add().signature.name = "g"
+    return sm
+
+
+@pytest.fixture
+def streamed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(tf_graph, "STREAM_MIN_BYTES", 1)
+    monkeypatch.setattr(tf_graph, "_STREAM_PIECE", 50)
+
+
+@pytest.mark.usefixtures("streamed")
+@pytest.mark.parametrize("kind", ["graphdef", "savedmodel"])
+def test_streamed_equals_whole(tmp_path: Path, kind: str) -> None:
+    msg = _graphdef() if kind == "graphdef" else _savedmodel()
+    data = msg.SerializeToString()
+    path = tmp_path / "model.pb"
+    path.write_bytes(data)
+    got = tf_graph.models_from_path(path, path.name, "x", Limits())
+    assert got is not None and got[0] == kind
+    with path.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as buf:
+        assert tf_graph.stream_parse(type(msg), buf) == type(msg).FromString(data)
+
+
+def test_streamed_lint_same_findings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "g.pb").write_bytes(_graphdef().SerializeToString())
+    (tmp_path / "sm").mkdir()
+    (tmp_path / "sm" / "saved_model.pb").write_bytes(_savedmodel().SerializeToString())
+    whole = lint(tmp_path / "g.pb", tmp_path / "sm")
+    monkeypatch.setattr(tf_graph, "STREAM_MIN_BYTES", 1)
+    calls: list[bool] = []
+    real = tf_graph.models_from_path
+
+    def spy(*args: object) -> object:
+        out = real(*args)  # type: ignore[arg-type]
+        calls.append(out is not None)
+        return out
+
+    monkeypatch.setattr("tfmodel_lint.loaders.dispatch.models_from_path", spy)
+    streamed = lint(tmp_path / "g.pb", tmp_path / "sm")
+    assert calls == [True, True]
+    assert [f.as_dict() for f in streamed.findings] == [f.as_dict() for f in whole.findings]
+    assert whole.findings
+
+
+@pytest.mark.usefixtures("streamed")
+def test_damaged_input_declines_or_matches(tmp_path: Path) -> None:
+    """Truncated or corrupted bytes: the streamed parse declines, or (when the damage
+    still parses) gives exactly what the whole-bytes parse gives."""
+    rng = random.Random(7)
+    for cls, data in ((pb.GraphDef, _graphdef(40).SerializeToString()),
+                      (pb.SavedModel, _savedmodel().SerializeToString())):
+        for _ in range(150):
+            damaged = bytearray(data)
+            if rng.random() < 0.5:
+                del damaged[rng.randrange(1, len(damaged)):]
+            else:
+                for _ in range(rng.randint(1, 4)):
+                    damaged[rng.randrange(len(damaged))] = rng.randrange(256)
+            path = tmp_path / "d.pb"
+            path.write_bytes(bytes(damaged))
+            try:
+                whole = cls.FromString(bytes(damaged))
+            except DecodeError:
+                whole = None
+            with path.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as buf:
+                try:
+                    got = tf_graph.stream_parse(cls, buf)
+                except tf_graph._Decline:
+                    continue
+            assert whole is not None and got == whole
