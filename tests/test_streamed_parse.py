@@ -11,6 +11,7 @@ import pytest
 from google.protobuf.message import DecodeError
 
 from tests.helpers import lint
+from tfmodel_lint.ir import RawNodes
 from tfmodel_lint.limits import Limits
 from tfmodel_lint.loaders import tf_graph
 from tfmodel_lint.proto import tfmodel_lint_pb2 as pb
@@ -67,6 +68,8 @@ def test_streamed_equals_whole(tmp_path: Path, kind: str) -> None:
     assert got is not None and got[0] == kind
     with path.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as buf:
         assert tf_graph.stream_parse(type(msg), buf) == type(msg).FromString(data)
+        lazy = tf_graph.stream_parse(getattr(pb, f"Lazy{type(msg).__name__}"), buf)
+        assert type(msg).FromString(lazy.SerializeToString()) == type(msg).FromString(data)
 
 
 def test_streamed_lint_same_findings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -116,3 +119,69 @@ def test_damaged_input_declines_or_matches(tmp_path: Path) -> None:
                 except tf_graph._Decline:
                     continue
             assert whole is not None and got == whole
+
+
+def test_lazy_messages_mirror_full_ones() -> None:
+    """Each Lazy* message has its counterpart's fields (names, numbers, cardinality);
+    only node lists are bytes and containers are the Lazy ones."""
+    lazy_fields = {"node": "NodeDef", "node_def": "NodeDef"}
+    for name in ("FunctionDef", "FunctionDefLibrary", "GraphDef", "MetaGraphDef", "SavedModel"):
+        full, lazy = getattr(pb, name).DESCRIPTOR, getattr(pb, f"Lazy{name}").DESCRIPTOR
+        assert [(f.name, f.number, f.is_repeated) for f in full.fields] == [
+            (f.name, f.number, f.is_repeated) for f in lazy.fields]
+        for f, g in zip(full.fields, lazy.fields, strict=True):
+            if f.name in lazy_fields:
+                assert g.type == g.TYPE_BYTES and f.message_type.name == lazy_fields[f.name]
+                continue
+            assert f.type == g.type
+            if f.message_type is None:
+                continue
+            if f.message_type.GetOptions().map_entry:
+                fv, gv = f.message_type.fields_by_name["value"], g.message_type.fields_by_name["value"]
+                assert fv.type == gv.type
+                names = [v.message_type.full_name if v.message_type else None for v in (fv, gv)]
+                assert names[0] == names[1]
+            elif g.message_type.name.startswith("Lazy"):
+                assert g.message_type.name == f"Lazy{f.message_type.name}"
+            else:
+                assert g.message_type.full_name == f.message_type.full_name
+
+
+@pytest.mark.usefixtures("streamed")
+def test_large_graph_nodes_stay_serialized(tmp_path: Path) -> None:
+    gd = _graphdef()
+    path = tmp_path / "g.pb"
+    path.write_bytes(gd.SerializeToString())
+    got = tf_graph.models_from_path(path, path.name, "x", Limits())
+    assert got is not None
+    (model,) = got[1]
+    assert model.graph is not None
+    nodes = model.graph.node_defs
+    assert isinstance(nodes, RawNodes) and isinstance(model.functions["f"].node_defs, RawNodes)
+    assert len(nodes) == len(gd.node) and list(nodes) == list(gd.node)
+    assert nodes[1] == gd.node[1] and nodes[-1] == gd.node[-1] and nodes[2:5] == list(gd.node[2:5])
+    ops, hashes = nodes.scan()
+    assert ops == [nd.op for nd in gd.node] and list(hashes) == [hash(nd.name) for nd in gd.node]
+    read = model.graph.node("read")
+    assert read is not None and read.op == "ReadFile"
+    assert [nd.name for nd in model.graph.nodes_with_op("ReadFile".__eq__)] == ["read"]
+
+
+@pytest.mark.usefixtures("streamed")
+def test_malformed_node_goes_the_whole_bytes_way(tmp_path: Path) -> None:
+    """A node that does not decode: the lazy parse takes the file (nodes are bytes),
+    the node check sends it down the whole-bytes path, whose verdict stands."""
+    gd = pb.LazyGraphDef.FromString(_graphdef().SerializeToString())
+    gd.node.append(b"\x0a\x05ab")  # a name field cut short
+    path = tmp_path / "g.pb"
+    path.write_bytes(gd.SerializeToString())
+    assert tf_graph.models_from_path(path, path.name, "x", Limits()) is None
+    path.write_bytes(gd.SerializeToString())
+    streamed = [f.as_dict() for f in lint(path).findings]
+    tf_graph_min = tf_graph.STREAM_MIN_BYTES
+    try:
+        tf_graph.STREAM_MIN_BYTES = 1 << 40
+        whole = [f.as_dict() for f in lint(path).findings]
+    finally:
+        tf_graph.STREAM_MIN_BYTES = tf_graph_min
+    assert streamed == whole and whole

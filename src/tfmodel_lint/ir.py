@@ -3,7 +3,8 @@
 Loaders turn each artifact format into a :class:`ModelIR`; rules never see raw files.
 Graph-shaped formats (SavedModel, GraphDef, MetaGraph, TFLite Flex ops, TF.js) become
 :class:`Function` objects holding ``NodeDef`` messages of the project's own protobuf
-schema, so attributes have one representation whatever the source format. Work that
+schema, so attributes have one representation whatever the source format (a large
+graph keeps them serialized and decodes them when read: :class:`RawNodes`). Work that
 only some rules need (name indexes, the call graph, reachability) is computed lazily
 and cached on the IR, so a graph of a million nodes costs one linear pass per facet.
 """
@@ -11,8 +12,8 @@ and cached on the IR, so a graph of a million nodes costs one linear pass per fa
 from __future__ import annotations
 
 from array import array
-from collections.abc import Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, overload
 
 from tfmodel_lint._records import dataclass, field
 
@@ -93,6 +94,60 @@ class CallSite:
     bound: bool  # False when the binding is unknown (dataset function attrs, ...)
 
 
+class RawNodes(Sequence["NodeDef"]):
+    """The NodeDefs of a large graph kept serialized (one ``bytes`` each, as the
+    ``Lazy*`` messages of the schema parse them) and decoded when read: a decoded
+    ``NodeDef`` costs several times its serialized size, and most nodes are only ever
+    looked at for their op. Every read decodes afresh (a new message each time).
+
+    :meth:`scan` decodes each node once, keeping its op and the hash of its name,
+    so that a pass over the graph can pick the few nodes it needs by op
+    (:meth:`Function.nodes_with_op`) without decoding the rest again.
+    """
+
+    __slots__ = ("_decode", "_hashes", "_ops", "_raw")
+
+    def __init__(self, raw: Sequence[bytes]) -> None:
+        from tfmodel_lint.proto.tfmodel_lint_pb2 import NodeDef
+
+        self._raw = raw
+        self._decode = NodeDef.FromString
+        self._ops: list[str] | None = None
+        self._hashes: array[int] | None = None
+
+    def __len__(self) -> int:
+        return len(self._raw)
+
+    @overload
+    def __getitem__(self, index: int) -> NodeDef: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[NodeDef]: ...
+
+    def __getitem__(self, index: int | slice) -> NodeDef | list[NodeDef]:
+        if isinstance(index, slice):
+            return [self._decode(raw) for raw in self._raw[index]]
+        return self._decode(self._raw[index])
+
+    def __iter__(self) -> Iterator[NodeDef]:
+        decode = self._decode
+        for raw in self._raw:
+            yield decode(raw)
+
+    def scan(self) -> tuple[list[str], array[int]]:
+        """Every node's op (the strings shared) and ``hash()`` of its name."""
+        if self._ops is None or self._hashes is None:
+            shared: dict[str, str] = {}
+            ops: list[str] = []
+            hashes = array("q")
+            for nd in self:
+                op = nd.op
+                ops.append(shared.setdefault(op, op))
+                hashes.append(hash(nd.name))
+            self._ops, self._hashes = ops, hashes
+        return self._ops, self._hashes
+
+
 #: Graph bodies up to this many nodes get a plain ``{name: NodeDef}`` index; larger
 #: ones a :class:`_HashIndex`, 16 bytes a node instead of a few hundred.
 DICT_INDEX_MAX = 4096
@@ -115,8 +170,8 @@ class _HashIndex:
         shift = self._shift = max(1, len(nodes)).bit_length()
         mask = self._mask = (1 << (shift + 1)) - 1
         table = self._table = array("q", [-1]) * (mask + 1)
-        for i, nd in enumerate(nodes):
-            h = hash(nd.name)
+        hashes = nodes.scan()[1] if isinstance(nodes, RawNodes) else (hash(nd.name) for nd in nodes)
+        for i, h in enumerate(hashes):
             slot = h & mask
             while table[slot] != -1:
                 slot = (slot + 1) & mask
@@ -177,6 +232,20 @@ class Function:
             index = {nd.name: nd for nd in nodes} if len(nodes) <= DICT_INDEX_MAX else _HashIndex(nodes)
             self._index = index
         return index.get(name)
+
+    def nodes_with_op(self, wanted: Callable[[str], bool]) -> Iterator[NodeDef]:
+        """The nodes whose op ``wanted`` accepts, in order; on a :class:`RawNodes` body
+        only those are decoded."""
+        nodes = self.node_defs
+        if isinstance(nodes, RawNodes):
+            ops = nodes.scan()[0]
+            for i, op in enumerate(ops):
+                if wanted(op):
+                    yield nodes[i]
+            return
+        for nd in nodes:
+            if wanted(nd.op):
+                yield nd
 
     def resolve_input(self, text: str) -> Edge | None:
         """Resolve one entry of ``NodeDef.input`` (control inputs give ``None``)."""
@@ -323,8 +392,12 @@ class ModelIR:
             return cached  # type: ignore[no-any-return]
         sites: dict[str, list[CallSite]] = {}
         names = self.functions
+
+        def may_call(op: str) -> bool:
+            return op in names or op not in NO_FUNCTION_ATTR_OPS
+
         for func in self.all_functions():
-            for nd in func.node_defs:
+            for nd in func.nodes_with_op(may_call):
                 op = nd.op
                 if op in names:  # direct call of a library function by name
                     sites.setdefault(op, []).append(CallSite(func, nd, "", 0, True))

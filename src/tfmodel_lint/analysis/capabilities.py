@@ -123,8 +123,12 @@ def find_sites(model: ModelIR, sigdb: SignatureDB) -> list[Site]:
     ev = Evaluator(model)
     ops = sigdb.ops
     sites: list[Site] = []
+
+    def may_match(op: str) -> bool:
+        return op in ops or op.startswith("Flex")
+
     for func in model.all_functions():
-        for nd in func.node_defs:
+        for nd in func.nodes_with_op(may_match):
             op = nd.op
             sig = ops.get(op)
             if sig is None:

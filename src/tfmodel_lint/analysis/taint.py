@@ -62,7 +62,7 @@ class _Graph:
         index = self._writers.get(func.name)
         if index is None:
             index = {}
-            for nd in func.node_defs:
+            for nd in func.nodes_with_op(RESOURCE_WRITERS.__contains__):
                 if nd.op in RESOURCE_WRITERS:
                     for text in nd.input[1:2] if nd.op == "MakeIterator" else nd.input[:1]:
                         index.setdefault(text.partition(":")[0], []).append(nd)

@@ -329,7 +329,7 @@ class Evaluator:
         cached = self._assign_index.get(key)
         if cached is None:
             cached = {}
-            for nd in func.node_defs:
+            for nd in func.nodes_with_op("AssignVariableOp".__eq__):
                 if nd.op == "AssignVariableOp" and nd.input:
                     handle = nd.input[0].partition(":")[0]
                     cached.setdefault(handle, []).append(nd)

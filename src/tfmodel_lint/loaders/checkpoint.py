@@ -651,7 +651,7 @@ def restore_key_map(model: ModelIR) -> dict[str, str]:
     for func in model.all_functions():
         restores: dict[str, list[bytes]] = {}
         assigns: list[NodeDef] = []
-        for nd in func.node_defs:
+        for nd in func.nodes_with_op(lambda op: op in _RESTORE_OPS or op in _ASSIGN_OPS):
             if nd.op in _RESTORE_OPS:
                 names = _string_consts(func, nd, 1)
                 if names:
@@ -702,7 +702,7 @@ def variable_values_for(
             add(name, values[key])
     # TF1 graphs: the checkpoint key is the variable's op name.
     for func in model.all_functions():
-        for nd in func.node_defs:
+        for nd in func.nodes_with_op(_VARIABLE_OPS.__contains__):
             if nd.op in _VARIABLE_OPS and nd.name in values:
                 for name in _variable_node_names(nd)[1:]:
                     add(name, values[nd.name])
