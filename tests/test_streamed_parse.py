@@ -185,3 +185,21 @@ def test_malformed_node_goes_the_whole_bytes_way(tmp_path: Path) -> None:
     finally:
         tf_graph.STREAM_MIN_BYTES = tf_graph_min
     assert streamed == whole and whole
+
+
+@pytest.mark.usefixtures("streamed")
+def test_interruption_propagates(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An exception from outside the parse (the time budget's alarm) is not taken for a
+    decline: it reaches the caller, and the mapping is closed or left to its views."""
+
+    class Alarm(Exception):
+        pass
+
+    def ring(*_args: object) -> None:
+        raise Alarm
+
+    path = tmp_path / "g.pb"
+    path.write_bytes(_graphdef().SerializeToString())
+    monkeypatch.setattr(tf_graph._Stream, "merge", ring)
+    with pytest.raises(Alarm):
+        tf_graph.models_from_path(path, path.name, "x", Limits())

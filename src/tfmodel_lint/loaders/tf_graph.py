@@ -556,8 +556,11 @@ def models_from_path(file: Path, name_hint: str, path: str, limits: Limits) -> t
                 except (_Decline, pb_message.DecodeError, RecursionError):
                     return None
             finally:
-                buf.close()
-    except (OSError, ValueError, BufferError):
+                try:
+                    buf.close()
+                except BufferError:  # a view still alive (an exception's frames): the mapping goes with it
+                    pass
+    except (OSError, ValueError):
         return None  # not mappable (a pipe, an empty file...): read it whole
     # The nodes are still bytes: decode each once, as the whole parse would have (a
     # malformed one sends the file down the whole-bytes path and its error), keeping
