@@ -25,6 +25,7 @@ import pytest
 
 from tests.conftest import build_cached
 from tests.helpers import lint
+from tests.quines import gzip_quine, zip_quine
 from tfmodel_lint.limits import Limits
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "models"
@@ -401,6 +402,7 @@ CASES: list[Case] = [
     Case("zip_nested_too_deep", _file("deep.zip", lambda: nested_zip(6, reader_graphdef())), ("TFL903",)),
     Case("zip_self_similar_quine_like", _file("q.zip", lambda: nested_zip(12, b"", name="q.zip")), ("TFL903",)),
     Case("zip_nested_wide_bomb", _file("42.zip", wide_nested_zip), ("TFL903",)),
+    Case("zip_quine", _file("r.zip", zip_quine), ("TFL903",)),
     Case("zip_truncated", _file("t.zip", lambda: zip_bytes([("model.pb", reader_graphdef())])[:-30]), ("TFL902",)),
     Case("zip_empty_archive", _file("e.zip", lambda: zip_bytes([])), ("TFL904",)),
     Case("zip_only_junk", _file("j.zip", lambda: zip_bytes([("readme.txt", b"hi"), ("data.csv", b"1")])), ("TFL904",)),
@@ -432,6 +434,7 @@ CASES: list[Case] = [
     Case("gzip_corrupt_stream", _file("m.pb.gz", lambda: b"\x1f\x8b\x08\x00" + _rand(200, 4)), ("TFL902",)),
     Case("gzip_nested_too_deep", _file("m.pb.gz", lambda: nested_gzip(7)), ("TFL903",)),
     Case("gzip_bomb", _file("z.pb.gz", lambda: gzip.compress(b"\x00" * (30 << 20))), ("TFL903",)),
+    Case("gzip_quine", _file("q.pb.gz", lambda: gzip_quine("q.pb.gz")), ("TFL903",)),
     # -- protobuf -----------------------------------------------------------------------
     Case("pb_deep_nesting", _file("deep.pb", lambda: field(1, node(b"n", b"Identity", attrs=field(
         5, field(1, b"x") + field(2, deep_attr(150)))))), ("TFL903",)),
@@ -595,3 +598,75 @@ def test_zlib_is_not_asked_for_more_than_the_limit(tmp_path: Path) -> None:
     path.write_bytes(body)
     result = lint(path, limits=Limits(max_compression_ratio=10_000, max_file_bytes=1 << 20))
     assert [f.code for f in result.findings] == ["TFL903"]
+
+
+# -- quines ----------------------------------------------------------------------------
+
+
+def test_zip_quine_really_contains_itself() -> None:
+    data = zip_quine()
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        assert [i.filename for i in zf.infolist()] == ["r.zip"]
+        inner = zf.read("r.zip")  # CRC checked by zipfile
+    assert inner == data
+    with zipfile.ZipFile(io.BytesIO(inner)) as zf:
+        assert zf.read("r.zip") == data  # all the way down
+    assert gzip.decompress(gzip_quine()) == gzip_quine()
+
+
+@pytest.mark.parametrize(("limits", "named"), [
+    (Limits(), "max-archive-depth=3"),
+    (Limits(max_archive_depth=40), "max-archive-depth=40"),
+    (Limits(max_archive_depth=10**6, max_archive_bytes=20_000), "max-archive-bytes"),
+    (Limits(max_archive_depth=10**6), "RecursionError"),
+], ids=["default", "depth40", "budget", "depth-unbounded"])
+@pytest.mark.parametrize("kind", ["zip", "gzip"])
+def test_quine_hits_a_named_limit_quickly_in_bounded_memory(tmp_path: Path, limits: Limits, named: str,
+                                                             kind: str) -> None:
+    import time
+    import tracemalloc
+
+    d = tmp_path / "models"
+    d.mkdir()
+    name = "r.zip" if kind == "zip" else "r.pb.gz"
+    data = zip_quine() if kind == "zip" else gzip_quine(name)
+    (d / name).write_bytes(data)
+    (d / "reader.pb").write_bytes(reader_graphdef())
+    tracemalloc.start()
+    start = time.monotonic()
+    try:
+        as_dir = lint(d, limits=limits)
+        as_file = lint(d / name, GOOD, limits=limits)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert time.monotonic() - start < 20
+    assert peak < 64 << 20, peak
+    for result in (as_dir, as_file):
+        assert not result.internal_errors
+        mine = [f for f in result.findings if f.artifact.endswith(name)]
+        assert [f.code for f in mine] == ["TFL903"], mine
+        assert named in mine[0].message, mine[0].message
+        others = [f for f in result.findings if not f.artifact.endswith(name)]
+        assert any(f.code == "TFL201" for f in others), "the run did not go on to the other model"
+
+
+def test_reading_a_small_file_does_not_reserve_the_size_limit(tmp_path: Path) -> None:
+    import tracemalloc
+
+    from tfmodel_lint.limits import LimitExceededError
+    from tfmodel_lint.sources import read_file
+
+    small = tmp_path / "small.pb"
+    small.write_bytes(b"x" * 100)
+    tracemalloc.start()
+    try:
+        assert read_file(small, Limits()) == b"x" * 100
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 1 << 20, peak  # read(cap + 1) allocated 512 MiB here
+    with pytest.raises(LimitExceededError, match="max-file-bytes=1000"):
+        read_file(Path("/dev/zero"), Limits(max_file_bytes=1000))  # no size: read in chunks up to the cap
+    with pytest.raises(LimitExceededError, match="max-file-bytes=50"):
+        read_file(small, Limits(max_file_bytes=50))  # refused by its size

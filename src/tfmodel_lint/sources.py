@@ -103,12 +103,26 @@ def _under(path: Path, real_root: str) -> bool:
 
 
 def read_file(path: Path, limits: Limits, max_bytes: int | None = None) -> bytes:
+    """Read a whole file of at most ``max_bytes`` (default ``max_file_bytes``). A file
+    whose size is over the cap is refused before reading; otherwise the read is sized by
+    the file (``read(cap + 1)`` would allocate the whole cap, 512 MiB, for every small
+    file) and continues in chunks for files that grow or report no size."""
     cap = limits.max_file_bytes if max_bytes is None else max_bytes
     with path.open("rb") as fh:
-        data = fh.read(cap + 1)
-    if len(data) > cap:
+        size = os.fstat(fh.fileno()).st_size
+        if size > cap:
+            raise LimitExceededError("max_file_bytes", cap, f"{path.name} is larger than {cap} bytes")
+        chunks = [fh.read(size + 1)] if size else []
+        total = len(chunks[0]) if chunks else 0
+        while total <= cap and (not chunks or total > size):
+            chunk = fh.read(min(CHUNK, cap + 1 - total))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+    if total > cap:
         raise LimitExceededError("max_file_bytes", cap, f"{path.name} is larger than {cap} bytes")
-    return data
+    return b"".join(chunks)
 
 
 class ZipSource:
