@@ -299,6 +299,14 @@ def _symlink_out(tmp: Path, fx: Path) -> Path:
     return scanned
 
 
+def _fifo_dir(tmp: Path, fx: Path) -> Path:
+    d = tmp / "pipes"
+    d.mkdir()
+    os.mkfifo(d / "model.pb")  # opening it would block until a writer comes
+    os.mkfifo(d / "weights.tflite")
+    return d
+
+
 def _savedmodel_symlink_out(tmp: Path, fx: Path) -> Path:
     outside = tmp / "elsewhere.pb"
     outside.write_bytes(GOOD.joinpath("saved_model.pb").read_bytes())
@@ -459,6 +467,7 @@ CASES: list[Case] = [
     Case("dir_of_junk", _junk_dir, ("TFL904",)),
     Case("dir_of_junk_model_names", _junk_models_dir, ("TFL902",)),
     Case("dir_symlink_outside_not_followed", _symlink_out, ("TFL904",)),
+    Case("dir_fifo_named_like_model", _fifo_dir, ("TFL904",)),  # hung until the time budget
     # -- TFLite -------------------------------------------------------------------------
     Case("tflite_random", _file("r.tflite", lambda: b"\x10\x00\x00\x00TFL3" + _rand(2000, 8)), ("TFL902",)),
     Case("tflite_empty", _file("e.tflite", b""), ("TFL902",)),
@@ -541,6 +550,55 @@ def test_symlink_outside_is_not_followed_but_inside_is(tmp_path: Path) -> None:
 
     followed = expand_paths([str(scanned)], follow_symlinks=True)
     assert len(followed) == 2 and "escape.pb" in {t.path.name for t in followed}
+
+
+def _symlink_tree(tmp_path: Path) -> Path:
+    outside = tmp_path / "outside"
+    (outside / "nested").mkdir(parents=True)
+    (outside / "secret.pb").write_bytes(reader_graphdef())
+    (outside / "nested" / "model.pb").write_bytes(reader_graphdef())
+    scanned = tmp_path / "scanned"
+    scanned.mkdir()
+    (scanned / "own.pb").write_bytes(reader_graphdef())
+    (scanned / "escape.pb").symlink_to(outside / "secret.pb")
+    (scanned / "linked_dir").symlink_to(outside, target_is_directory=True)
+    (scanned / "loop").symlink_to(scanned, target_is_directory=True)  # a cycle for --follow-symlinks
+    (scanned / "up").symlink_to(tmp_path, target_is_directory=True)  # and one through the parent
+    return scanned
+
+
+def test_follow_symlinks_flag(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.helpers import run_cli
+
+    scanned = _symlink_tree(tmp_path)
+    code, out, _ = run_cli([str(scanned), "--format", "json", "--isolated"], capsys)
+    report = json.loads(out)
+    assert [a["path"].rsplit("/", 1)[-1] for a in report["artifacts"]] == ["own.pb"]
+    notes = "\n".join(report["notes"])
+    assert "escape.pb: symlink leaving" in notes and "linked_dir: symlinked directory leaving" in notes, notes
+    assert "loop" not in notes  # a link staying inside is a duplicate, not worth a note
+    assert code == 1  # own.pb reads /etc/passwd; the notes alone never fail a run
+
+    code, out, _ = run_cli([str(scanned), "--format", "json", "--isolated", "--follow-symlinks"], capsys)
+    report = json.loads(out)
+    paths = sorted(a["path"].split("scanned/", 1)[-1] for a in report["artifacts"])
+    # escape.pb and the linked directory are followed; the loop and the way up through
+    # the parent reach files already found (each real file is linted once).
+    assert paths == ["escape.pb", "linked_dir/nested/model.pb", "own.pb"], paths
+    assert {f["code"] for f in report["findings"]} == {"TFL201"} and not report["notes"]
+
+    code, out, _ = run_cli(["--help"], capsys)
+    assert "--follow-symlinks" in out and code == 0
+
+
+def test_follow_symlinks_is_not_a_config_key(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.helpers import run_cli
+
+    scanned = _symlink_tree(tmp_path)
+    cfg = tmp_path / "cfg.toml"
+    cfg.write_text("follow-symlinks = true\n")
+    code, _, err = run_cli([str(scanned), "--config", str(cfg)], capsys)
+    assert code == 2 and "unknown key 'follow-symlinks'" in err
 
 
 def test_zip_member_findings_name_the_member(tmp_path: Path) -> None:

@@ -29,6 +29,8 @@ class Application:
     settings: Settings
     registry: Registry = field(default_factory=discover)
     signatures: SignatureDB | None = None
+    #: How many of the last run's notes are unused ignores (the rest name skipped symlinks).
+    unused_notes: int = field(default=0, init=False)
 
     def __post_init__(self) -> None:
         if self.signatures is None:
@@ -52,7 +54,8 @@ class Application:
         s = self.settings
         assert self.signatures is not None
         entries = load_entries(s.baseline) if s.baseline is not None else None  # fail before linting
-        targets = expand_paths(paths, s.exclude)
+        skipped: list[str] = []
+        targets = expand_paths(paths, s.exclude, follow_symlinks=s.follow_symlinks, skipped=skipped)
         linter = Linter(self.registry, self.signatures, s.limits, self.enabled, s.debug, s.rule_options)
         results = lint_with_progress(linter, targets, s.jobs, s.progress)
         base = s.config_path.resolve().parent if s.config_path is not None else None
@@ -76,6 +79,8 @@ class Application:
                              "finding (run 'tfmodel-lint baseline update')")
         if s.report_unused_ignores:
             notes[:0] = suppressor.unused()
+        self.unused_notes = len(notes)
+        notes.extend(skipped)
         return RunResult(
             tool_version=__version__,
             findings=sort_findings(active),
@@ -95,7 +100,8 @@ class Application:
         if self.settings.exit_zero:
             return EXIT_OK
         failing = [f for f in result.findings if f.severity >= self.settings.fail_on]
-        if self.settings.report_unused_ignores and result.notes and self.settings.fail_on <= Severity.LOW:
+        # Notes on symlinks not followed never fail the run; unused ignores may.
+        if self.settings.report_unused_ignores and self.unused_notes and self.settings.fail_on <= Severity.LOW:
             return EXIT_FINDINGS
         return EXIT_FINDINGS if failing else EXIT_OK
 

@@ -90,6 +90,9 @@ def check_parser() -> argparse.ArgumentParser:
     p.add_argument("--fail-on", type=_severity, help="lowest severity that fails the run (default: medium)")
     p.add_argument("--exit-zero", action="store_true", default=None, help="exit 0 even with findings")
     p.add_argument("--exclude", type=_codes, help="comma-separated globs of paths to skip when searching directories")
+    p.add_argument("--follow-symlinks", action="store_true",
+                   help="follow symlinks that leave a directory being searched (default: not followed, "
+                   "reported as notes); command line only")
     p.add_argument("--force-exclude", action="store_true",
                    help="apply --exclude to paths named on the command line too (for pre-commit)")
     p.add_argument("--skip-non-models", action="store_true",
@@ -152,6 +155,7 @@ def build_settings(args: argparse.Namespace) -> Any:
         import os
 
         values["jobs"] = os.cpu_count() or 1
+    values["follow_symlinks"] = bool(getattr(args, "follow_symlinks", False))
     values["exit_zero"] = bool(args.exit_zero)
     values["output_format"] = args.output_format or "text"
     values["output_file"] = args.output_file

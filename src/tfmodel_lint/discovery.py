@@ -3,10 +3,12 @@
 * A directory holding ``saved_model.pb`` or ``saved_model.pbtxt`` is one SavedModel.
 * Any file inside a SavedModel (``variables/``, ``assets/``, ``fingerprint.pb``,
   ``keras_metadata.pb``...) maps to its root; each root is linted once.
-* Other directories are searched recursively (sorted), for SavedModels and files whose
-  name or content marks a model. Symlinked directories are not descended into, and a
+* Other directories are searched recursively (sorted), for SavedModels and regular files
+  whose name marks a model. Symlinked directories are not descended into, and a
   symlinked file pointing outside the directory being searched is not followed (a
-  checked-out repository must not make the linter read ``/etc`` or ``~/.ssh``).
+  checked-out repository must not make the linter read ``/etc`` or ``~/.ssh``); such
+  links are reported as notes. ``follow_symlinks`` (``--follow-symlinks``) follows every
+  link, walking each real directory once. Fifos, sockets and devices are skipped.
 * Files named explicitly are always linted, whatever their name.
 """
 
@@ -88,13 +90,24 @@ def _link_allowed(path: Path, root: Path, follow_symlinks: bool) -> bool:
         return False
 
 
-def _walk(root: Path, excludes: Sequence[str], follow_symlinks: bool = False) -> Iterable[Path]:
+def _realpath(path: Path) -> str | None:
+    try:
+        return os.path.realpath(path, strict=True)
+    except (OSError, RuntimeError, ValueError):
+        return None
+
+
+def _walk(root: Path, excludes: Sequence[str], follow_symlinks: bool = False,
+          skipped: list[str] | None = None) -> Iterable[Path]:
     """Model directories and files under root; does not descend into a SavedModel.
 
-    Symlinked directories are never descended into (no loops); a symlinked file is
-    linted only if it points inside ``root``, unless ``follow_symlinks``.
+    Without ``follow_symlinks`` symlinked directories are never descended into and a
+    symlinked file is linted only if it points inside ``root``; links leaving ``root``
+    are named in ``skipped``. With it, every link is followed, each real directory is
+    walked once (no loops). Only regular files are yielded: opening a fifo blocks.
     """
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+    seen_dirs = {_realpath(root)}
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=follow_symlinks):
         here = Path(dirpath)
         if here != root and _excluded(here, excludes):
             dirnames[:] = []
@@ -103,19 +116,35 @@ def _walk(root: Path, excludes: Sequence[str], follow_symlinks: bool = False) ->
             dirnames[:] = []
             yield here
             continue
-        dirnames.sort()
+        keep = []
+        for name in sorted(dirnames):
+            sub = here / name
+            if sub.is_symlink() and not follow_symlinks:
+                if skipped is not None and not _link_allowed(sub, root, False) and not _excluded(sub, excludes):
+                    skipped.append(f"{sub}: symlinked directory leaving {root}, not followed (--follow-symlinks)")
+                continue
+            real = _realpath(sub)
+            if real is None or real in seen_dirs:
+                continue
+            seen_dirs.add(real)
+            keep.append(name)
+        dirnames[:] = keep
         for name in sorted(filenames):
             path = here / name
             if _excluded(path, excludes):
                 continue
-            if path.is_symlink() and not (_link_allowed(path, root, follow_symlinks) and path.is_file()):
+            if path.is_symlink() and not _link_allowed(path, root, follow_symlinks):
+                if skipped is not None and looks_like_model_file(path):
+                    skipped.append(f"{path}: symlink leaving {root}, not followed (--follow-symlinks)")
                 continue
-            if looks_like_model_file(path):
+            if looks_like_model_file(path) and path.is_file():
                 yield path
 
 
 def expand_paths(paths: Sequence[str], excludes: Sequence[str] = (), base: Path | None = None,
-                 follow_symlinks: bool = False) -> list[Target]:
+                 follow_symlinks: bool = False, skipped: list[str] | None = None) -> list[Target]:
+    """Targets for ``paths``; symlinks a directory search did not follow are appended to
+    ``skipped`` (one message each) when it is given."""
     found: dict[str, Target] = {}
     real_base = os.path.realpath(base or os.getcwd())
 
@@ -138,7 +167,7 @@ def expand_paths(paths: Sequence[str], excludes: Sequence[str] = (), base: Path 
                 add(root, "savedmodel_dir")
                 continue
             before = len(found)
-            for item in _walk(path, excludes, follow_symlinks):
+            for item in _walk(path, excludes, follow_symlinks, skipped):
                 add(item, "savedmodel_dir" if item.is_dir() else "file")
             if len(found) == before:
                 add(path, "empty_dir")

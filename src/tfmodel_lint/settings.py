@@ -32,6 +32,9 @@ class Settings:
     #: Per-rule options from ``[tool.tfmodel-lint.rules.CODE]``, read by rules as ``ctx.options``.
     rule_options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     exclude: tuple[str, ...] = ()
+    #: Follow symlinks leaving a directory being searched (command line only: a config
+    #: file in a checked-out repository must not point the linter at ``/etc`` or ``~``).
+    follow_symlinks: bool = False
     fail_on: Severity = Severity.MEDIUM
     exit_zero: bool = False
     output_format: str = "text"
