@@ -8,6 +8,7 @@ cases start from the real fixtures of ``build_format_fixtures.py``.
 
 from __future__ import annotations
 
+import base64
 import gzip
 import io
 import json
@@ -368,6 +369,32 @@ def _graph_many_nodes() -> bytes:
     return reader_graphdef() + b"".join(field(1, node(f"n{i}".encode(), b"NoOp")) for i in range(3000))
 
 
+SMALL_STRINGS = Limits(max_string_bytes=1024)
+
+
+def _long_string_graph(where: str, size: int = 2048) -> bytes:
+    """A GraphDef (with the ReadFile reader) holding one string of ``size`` bytes."""
+    long = b"A" * size
+    if where == "const":
+        extra = const_string(b"big", long)
+    elif where == "node_name":
+        extra = node(long, b"NoOp")
+    elif where == "attr":
+        extra = node(b"p", b"PrintV2", (b"fname",), str_attr(b"output_stream", long))
+    elif where == "attr_key":
+        extra = node(b"p", b"NoOp", attrs=str_attr(long, b"x"))
+    else:  # an input name
+        extra = node(b"i", b"Identity", (long,))
+    return reader_graphdef() + field(1, extra)
+
+
+def _keras_zip_with_long_string(size: int) -> bytes:
+    text = base64.b64encode(random.Random(11).randbytes(size * 3 // 4 + 3)).decode()[:size]
+    config = {"class_name": "Sequential", "config": {"name": "seq", "layers": [
+        {"class_name": "Dense", "config": {"name": "d", "units": 1, "note": text}}]}}
+    return zip_bytes([("config.json", json.dumps(config).encode()), ("metadata.json", b"{}")])
+
+
 def _symlink_zip() -> bytes:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as zf:
@@ -453,6 +480,22 @@ CASES: list[Case] = [
     Case("pb_huge_repeated_packed", _file("shape.pb", lambda: reader_graphdef() + field(1, node(
         b"s", b"Placeholder", attrs=field(5, field(1, b"shape") + field(2, field(7, field(
             2, b"".join(field(2, varint(1 << 3) + varint(5)) for _ in range(50000))))))))), (), tolerated=True),
+    Case("pb_string_const_too_long", _file("s.pb", lambda: _long_string_graph("const")), ("TFL903",),
+         limits=SMALL_STRINGS),
+    Case("pb_node_name_too_long", _file("s.pb", lambda: _long_string_graph("node_name")), ("TFL903",),
+         limits=SMALL_STRINGS),
+    Case("pb_attr_string_too_long", _file("s.pb", lambda: _long_string_graph("attr")), ("TFL903",),
+         limits=SMALL_STRINGS),
+    Case("pb_attr_key_too_long", _file("s.pb", lambda: _long_string_graph("attr_key")), ("TFL903",),
+         limits=SMALL_STRINGS),
+    Case("pb_input_name_too_long", _file("s.pb", lambda: _long_string_graph("input")), ("TFL903",),
+         limits=SMALL_STRINGS),
+    Case("pbtxt_string_too_long", _file("s.pbtxt", lambda: b"node { name: 'c' op: 'Const' attr { key: 'value' "
+                                        b"value { s: '" + b"A" * 2048 + b"' } } }\n"), ("TFL903",),
+         limits=SMALL_STRINGS),
+    Case("pb_const_string_padded_past_analysis_bound", _file("pad.pb", lambda: field(
+        1, const_string(b"fname", b"/" * 5000 + b"etc/passwd")) + field(1, node(b"read", b"ReadFile", (b"fname",)))),
+        ("TFL201",), tolerated=True),  # was a silent cut: reported as '/////...' (medium, not sensitive)
     Case("pb_invalid_utf8_name", _file("u.pb", lambda: field(1, node(b"\xff\xfe", b"ReadFile"))), ("TFL902",)),
     Case("pb_invalid_utf8_bytes_attr", _file("b.pb", lambda: reader_graphdef() + field(1, node(
         b"p", b"PrintV2", (b"fname",), str_attr(b"output_stream", b"file:///tmp/\xff\xfe")))), (), tolerated=True),
@@ -479,6 +522,13 @@ CASES: list[Case] = [
     Case("tfjs_not_json", _file("model.json", b"{ this is not json"), ("TFL902",)),
     Case("tfjs_invalid_utf8", _file("model.json", b'{"modelTopology": "\xff\xfe"}'), ("TFL902",)),
     Case("tfjs_deep_nesting", _file("model.json", lambda: deep_json(50_000)), ("TFL903",)),
+    Case("tfjs_string_too_long", _file("model.json", lambda: json.dumps(
+        {"modelTopology": {"node": [{"name": "n" * 2048, "op": "NoOp"}]}}).encode()), ("TFL903",),
+         limits=SMALL_STRINGS),
+    Case("tfjs_key_too_long", _file("model.json", lambda: json.dumps(
+        {"modelTopology": {"k" * 2048: 1}}).encode()), ("TFL903",), limits=SMALL_STRINGS),
+    Case("keras_config_string_too_long", _file("m.keras", lambda: _keras_zip_with_long_string(2048)), ("TFL903",),
+         limits=SMALL_STRINGS),
     Case("tfjs_no_topology", _file("model.json", b'{"format": "graph-model"}'), ("TFL904",)),
     Case("tfjs_too_large", _file("model.json", lambda: b'{"a": "' + b"x" * 5000 + b'"}'), ("TFL903",),
          limits=Limits(max_config_bytes=1000)),
@@ -728,3 +778,63 @@ def test_reading_a_small_file_does_not_reserve_the_size_limit(tmp_path: Path) ->
         read_file(Path("/dev/zero"), Limits(max_file_bytes=1000))  # no size: read in chunks up to the cap
     with pytest.raises(LimitExceededError, match="max-file-bytes=50"):
         read_file(small, Limits(max_file_bytes=50))  # refused by its size
+
+
+# -- max-string-bytes ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["pb", "tfjs", "keras"])
+def test_strings_over_the_default_limit_are_refused(tmp_path: Path, kind: str) -> None:
+    """Real 17 MiB strings at the default max-string-bytes (16 MiB)."""
+    import time
+
+    size = 17 << 20
+    if kind == "pb":
+        path = tmp_path / "big.pb"
+        path.write_bytes(_long_string_graph("const", size))
+    elif kind == "tfjs":
+        path = tmp_path / "model.json"
+        path.write_bytes(b'{"modelTopology": {"node": [{"name": "' + b"n" * size + b'", "op": "NoOp"}]}}')
+    else:
+        path = tmp_path / "m.keras"
+        path.write_bytes(_keras_zip_with_long_string(size))
+    start = time.monotonic()
+    result = lint(path, GOOD)
+    assert time.monotonic() - start < 30
+    mine = [f for f in result.findings if f.artifact.endswith(path.name)]
+    assert [f.code for f in mine] == ["TFL903"], mine
+    assert f"max-string-bytes={16 << 20}" in mine[0].message, mine[0].message
+    assert any(f.code == "TFL201" for f in result.findings if f.artifact.endswith("malicious_reader"))
+
+
+def test_strings_at_the_limit_are_fine(tmp_path: Path) -> None:
+    path = tmp_path / "ok.pb"
+    path.write_bytes(_long_string_graph("attr", 1024))
+    result = lint(path, limits=SMALL_STRINGS)
+    assert {f.code for f in result.findings} == {"TFL201", "TFL202"}, result.findings
+
+
+def test_a_string_cut_by_the_interpreter_is_marked_not_shortened(tmp_path: Path) -> None:
+    path = tmp_path / "pad.pb"
+    path.write_bytes(field(1, const_string(b"fname", b"/" * 5000 + b"etc/passwd"))
+                     + field(1, node(b"read", b"ReadFile", (b"fname",))))
+    (finding,) = lint(path).findings
+    assert finding.code == "TFL201" and str(finding.severity) == "high", finding
+    target = finding.evidence_dict["targets"][0]
+    assert target.endswith("<?>") and len(target) < 4200, target[-40:]
+    assert "partial" in finding.evidence_dict["labels"]
+    assert "longer than 4096 bytes, cut there" in finding.message
+
+
+def test_joining_many_long_strings_stays_linear(tmp_path: Path) -> None:
+    import time
+
+    parts = [const_string(f"c{i}".encode(), bytes([65 + i % 26]) * 4000) for i in range(2000)]
+    join = node(b"j", b"StringJoin", tuple(f"c{i}".encode() for i in range(2000)))
+    path = tmp_path / "join.pb"
+    path.write_bytes(b"".join(field(1, p) for p in parts) + field(1, join)
+                     + field(1, node(b"read", b"ReadFile", (b"j",))))
+    start = time.monotonic()
+    (finding,) = lint(path).findings
+    assert time.monotonic() - start < 10
+    assert finding.code == "TFL201" and "cut there" in finding.message

@@ -275,7 +275,7 @@ def test_truncated_h5(keras_dir: Path, manifest: dict[str, dict[str, Any]], tmp_
     [
         ({"model_config": "{not json"}, "TFL902", "not valid JSON"),
         ({"model_config": "[1, 2]"}, "TFL902", "not an object"),
-        ({"model_config": "[" * 100_000}, "TFL902", "nested too deeply"),
+        ({"model_config": "[" * 100_000}, "TFL903", "max-nesting-depth=200"),
         ({"model_config": np.int64(3)}, "TFL902", "not a string"),
         ({"model_config": np.array(["{}", "{}"], dtype=h5py.string_dtype())}, "TFL902", "array"),
         ({"model_config": b"\xff\xfe{}"}, "TFL902", "UTF-8"),
@@ -509,6 +509,10 @@ def test_deeply_nested_config_is_reported_not_crashed(tmp_path: Path) -> None:
         deep = {"k": deep}
     config = {"class_name": "Sequential", "config": {"name": "s", "layers": [], "extra": deep}}
     result = _h5_with_config(tmp_path, config)
+    assert _codes(result) == ["TFL903"] and "max-nesting-depth=200" in result.findings[0].message
+    # With the limit raised, the walker stops at its own depth and checks the rest.
+    path = tmp_path / "hand.h5"
+    result = lint(path, limits=Limits(max_nesting_depth=1000))
     assert _codes(result) == ["TFL902"] and "nested deeper" in result.findings[0].message
 
 

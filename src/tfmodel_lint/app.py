@@ -29,10 +29,10 @@ class Application:
     settings: Settings
     registry: Registry = field(default_factory=discover)
     signatures: SignatureDB | None = None
-    #: How many of the last run's notes are unused ignores (the rest name skipped symlinks).
-    unused_notes: int = field(default=0, init=False)
 
     def __post_init__(self) -> None:
+        #: How many of the last run's notes are unused ignores (the rest name skipped symlinks).
+        self.unused_notes: int = 0
         if self.signatures is None:
             self.signatures = load_signatures(self.settings.signatures)
         codes = [r.rule.code for r in self.registry.rules]

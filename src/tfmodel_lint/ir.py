@@ -134,6 +134,14 @@ class RawNodes(Sequence["NodeDef"]):
         for raw in self._raw:
             yield decode(raw)
 
+    def larger_than(self, size: int) -> Iterator[NodeDef]:
+        """The nodes whose serialized form exceeds ``size`` bytes: only these can hold a
+        string (name, attr value...) longer than ``size``."""
+        decode = self._decode
+        for raw in self._raw:
+            if len(raw) > size:
+                yield decode(raw)
+
     def scan(self) -> tuple[list[str], array[int]]:
         """Every node's op (the strings shared) and ``hash()`` of its name."""
         if self._ops is None or self._hashes is None:

@@ -41,9 +41,10 @@ class Limits:
     max_config_bytes: int = 64 * MiB
     #: Deepest nesting of a JSON document (TF.js model.json, Keras configs).
     max_nesting_depth: int = 200
-    #: Longest single string decoded from a model's binary data: a TFLite string tensor
-    #: element or string field, a Flex operator's NodeDef, a TF.js string weight, an
-    #: archive member name. (Protobuf and JSON strings are bounded by the file limits.)
+    #: Longest single string in a model: a protobuf node, op, input, device or function
+    #: name, attr key or string value, string constant element; a JSON string or key
+    #: (Keras configs, TF.js model.json); a TFLite string tensor element or string field,
+    #: a Flex operator's NodeDef, a TF.js string weight; an archive member name.
     max_string_bytes: int = 16 * MiB
     #: Wall-clock budget per artifact, in seconds (0 disables).
     time_budget: float = 120.0
@@ -51,6 +52,37 @@ class Limits:
     @classmethod
     def names(cls) -> list[str]:
         return [f.name for f in fields(cls)]
+
+
+def check_json(doc: object, limits: Limits, what: str, depth: bool = True, strings: bool = True) -> None:
+    """Walk a parsed JSON document iteratively (no recursion): its nesting against
+    ``max_nesting_depth`` (when ``depth``) and every string and key against
+    ``max_string_bytes`` (when ``strings``); raise :class:`LimitExceededError`."""
+    cap = limits.max_string_bytes
+    stack: list[tuple[object, int]] = [(doc, 1)]
+    while stack:
+        value, level = stack.pop()
+        if depth and level > limits.max_nesting_depth:
+            raise LimitExceededError("max_nesting_depth", limits.max_nesting_depth, f"{what} nested too deeply")
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if strings and text_size(key, cap) > cap:
+                    raise LimitExceededError("max_string_bytes", cap, f"{what} has a key longer than {cap} bytes")
+                stack.append((item, level + 1))
+        elif isinstance(value, list):
+            stack.extend((item, level + 1) for item in value)
+        elif strings and isinstance(value, str) and text_size(value, cap) > cap:
+            raise LimitExceededError("max_string_bytes", cap, f"{what} has a string longer than {cap} bytes")
+
+
+def text_size(text: object, cap: int) -> int:
+    """Bytes of ``text`` (str: UTF-8), exact whenever it matters for comparing with ``cap``."""
+    if isinstance(text, bytes):
+        return len(text)
+    if not isinstance(text, str):
+        return 0
+    n = len(text)
+    return n if n > cap or 4 * n <= cap else len(text.encode("utf-8", "surrogatepass"))
 
 
 class LimitExceededError(Exception):

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from tfmodel_lint._records import dataclass
 from tfmodel_lint.analysis import targets as tg
 from tfmodel_lint.analysis.reach import Reach, reachability
-from tfmodel_lint.analysis.values import Evaluator, Value, render
+from tfmodel_lint.analysis.values import CUT, Evaluator, Value, render
 from tfmodel_lint.findings import Location, Severity
 from tfmodel_lint.ir import Function, ModelIR
 from tfmodel_lint.policy import op_severity, target_severity, worst
@@ -292,6 +292,11 @@ def _assess(site: Site, category: str) -> Assessment | None:
         if kinds == {"asset"} or (asset_files and all(tg.PARTIAL in t.labels for t in known) and not escaping):
             sev = min(sev, Severity.INFO) if category == "file_read" else sev
         msg = f"{op} {verb} {_describe_targets(known)}"
+        if any(CUT in a.value.unknowns for a in relevant):
+            # Legitimate paths and URLs are far shorter than the interpreter's bound: a
+            # target long enough to be cut is treated as hiding its end.
+            sev = max(sev, Severity.HIGH)
+            msg += f" ({CUT.describe()})"
         key = f"{op}|{category}|{'|'.join(sorted(t.text for t in known))}"
     elif kinds == {"asset"}:
         evidence["targets"] = [f"assets/{f}" for f in asset_files]

@@ -78,6 +78,11 @@ class Value:
     exact: bool = False
     unknowns: tuple[Unknown, ...] = ()
 
+    def __post_init__(self) -> None:
+        # A string cut at the analysis bound carries its reason wherever it goes.
+        if CUT not in self.unknowns and any(len(i) == MAX_LEN and i.endswith(HOLE) for i in self.items):
+            object.__setattr__(self, "unknowns", (*self.unknowns, CUT))
+
     @property
     def known(self) -> bool:
         return bool(self.items)
@@ -93,6 +98,16 @@ class Value:
         return {u.kind for u in self.unknowns}
 
 
+#: Why a string is only partly known when it was longer than the interpreter keeps.
+CUT = Unknown("limit", f"a string longer than {MAX_LEN} bytes, cut there")
+
+
+def clip(item: bytes) -> bytes:
+    """``item`` cut to ``MAX_LEN`` bytes, with a hole marking the cut: a long string is
+    never silently shortened (``'/' * 5000 + 'etc/passwd'`` must not read as ``'///...'``)."""
+    return item if len(item) <= MAX_LEN else item[: MAX_LEN - len(HOLE)] + HOLE
+
+
 def render(item: bytes) -> str:
     return item.replace(HOLE, b"<?>").decode("utf-8", "backslashreplace")
 
@@ -104,7 +119,7 @@ def unknown(kind: str, detail: str) -> Value:
 def _dedupe(items: Iterable[bytes]) -> tuple[bytes, ...]:
     seen: dict[bytes, None] = {}
     for item in items:
-        seen.setdefault(item[:MAX_LEN], None)
+        seen.setdefault(clip(item), None)
         if len(seen) >= MAX_ITEMS:
             break
     return tuple(seen)
@@ -116,7 +131,7 @@ def _exact_items(items: Iterable[bytes]) -> tuple[tuple[bytes, ...], bool]:
     for item in items:
         if len(out) >= MAX_ITEMS:
             return tuple(out), False
-        out.append(item[:MAX_LEN])
+        out.append(clip(item))
     return tuple(out), True
 
 
@@ -181,7 +196,7 @@ def tensor_strings(t: TensorProto) -> tuple[tuple[bytes, ...], bool]:
         n *= max(d.size, 0)
     if vals and len(vals) < n:
         vals.extend([vals[-1]] * (min(n, MAX_ITEMS) - len(vals)))
-    return tuple(v[:MAX_LEN] for v in vals), len(t.string_val) <= MAX_ITEMS
+    return tuple(clip(v) for v in vals), len(t.string_val) <= MAX_ITEMS
 
 
 def tensor_ints(t: TensorProto) -> tuple[int, ...] | None:
@@ -320,7 +335,7 @@ class Evaluator:
         saved = self.model.cache.get("variable_values")
         items = saved.get(name) if isinstance(saved, dict) else None
         if items:
-            return Value(tuple(items)[:MAX_ITEMS], True, (Unknown("variable", name),))
+            return Value(tuple(clip(i) for i in tuple(items)[:MAX_ITEMS]), True, (Unknown("variable", name),))
         return unknown("variable", name)
 
     def _assignments(self, func: Function) -> dict[str, list[NodeDef]]:
@@ -523,7 +538,7 @@ def _string_format(ev: Evaluator, func: Function, nd: NodeDef, edge: Edge, frame
             out.append(piece)
         return b"".join(out)
 
-    return combine(parts, fmt) if parts else Value((template,), True, ())
+    return combine(parts, fmt) if parts else Value((clip(template),), True, ())
 
 
 def c_escape(s: bytes) -> bytes:
@@ -555,7 +570,7 @@ def _summarize(value: Value, strings: bool, summarize: int) -> Value:
             shown += [quote(i) for i in value.items[-summarize:]]
         else:
             shown = [quote(i) for i in value.items]
-        return Value((b"[" + b" ".join(shown) + b"]",), True, value.unknowns)
+        return Value((clip(b"[" + b" ".join(shown) + b"]"),), True, value.unknowns)
     return make((i if HOLE in i else quote(i) for i in value.items), value.exact, value.unknowns)
 
 
@@ -687,7 +702,7 @@ def _regex_replace(pattern: bytes, rewrite: bytes, global_: bool) -> Callable[[b
         except (re.error, IndexError):
             return s
         out.append(text[pos:])
-        return "".join(out).encode("utf-8", "surrogateescape")[:MAX_LEN]
+        return clip("".join(out).encode("utf-8", "surrogateescape"))
 
     return apply
 
@@ -720,7 +735,7 @@ def _b64decode(s: bytes) -> bytes:
     if HOLE in s:
         return HOLE
     try:
-        return base64.urlsafe_b64decode(s + b"=" * (-len(s) % 4))[:MAX_LEN]
+        return clip(base64.urlsafe_b64decode(s + b"=" * (-len(s) % 4)))
     except (binascii.Error, ValueError):
         return HOLE
 
@@ -752,7 +767,7 @@ def _reduce_join(ev: Evaluator, func: Function, nd: NodeDef, edge: Edge, frame: 
     data = ev._input(func, nd, 0, frame, depth)
     sep = _attr_s(nd, "separator")
     if data.exact:
-        return Value((sep.join(data.items)[:MAX_LEN],), True, data.unknowns)
+        return Value((clip(sep.join(data.items)),), True, data.unknowns)
     return Value(data.items, False, data.unknowns)
 
 

@@ -33,7 +33,7 @@ from typing import Any
 from tfmodel_lint.analysis.marshal_reader import MarshalError, read_code
 from tfmodel_lint.findings import Issue, Location, Severity
 from tfmodel_lint.ir import KerasCode, KerasLayer, KerasRef
-from tfmodel_lint.limits import LimitExceededError, Limits
+from tfmodel_lint.limits import LimitExceededError, Limits, check_json
 from tfmodel_lint.loaders import MALFORMED, ArtifactError
 
 #: Deepest JSON nesting walked; deeper parts are reported, not walked.
@@ -53,7 +53,8 @@ _CODE_PREFIXES = ("4w", "Yw")
 
 
 def parse_json(raw: bytes | str, what: str, limits: Limits) -> Any:
-    """Parse a JSON config document, bounded by ``max_config_bytes``."""
+    """Parse a JSON config document, bounded by ``max_config_bytes``, ``max_nesting_depth``
+    and ``max_string_bytes``."""
     size = len(raw)
     if size > limits.max_config_bytes:
         raise LimitExceededError("max_config_bytes", limits.max_config_bytes, f"{what} is {size} bytes")
@@ -62,11 +63,14 @@ def parse_json(raw: bytes | str, what: str, limits: Limits) -> Any:
     except UnicodeDecodeError as exc:
         raise ArtifactError(MALFORMED, f"{what} is not UTF-8: {exc}") from None
     try:
-        return json.loads(text)
+        doc = json.loads(text)
     except RecursionError:
-        raise ArtifactError(MALFORMED, f"{what} is nested too deeply to parse") from None
+        raise LimitExceededError("max_nesting_depth", limits.max_nesting_depth,
+                                 f"{what} is nested too deeply to parse") from None
     except ValueError as exc:
         raise ArtifactError(MALFORMED, f"{what} is not valid JSON: {exc}") from None
+    check_json(doc, limits, what, strings=size * (1 if isinstance(raw, bytes) else 4) > limits.max_string_bytes)
+    return doc
 
 
 def decode_code_string(code: str) -> tuple[bytes, str]:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from google.protobuf import message as pb_message
 
 from tfmodel_lint.findings import Issue, Location, Severity
-from tfmodel_lint.limits import LimitExceededError, Limits
+from tfmodel_lint.limits import LimitExceededError, Limits, check_json
 from tfmodel_lint.loaders import LIMIT, MALFORMED, ArtifactError, Loaded
 from tfmodel_lint.sources import Source
 
@@ -73,9 +73,11 @@ def walk_nodes(nodes: Sequence[tuple[str, str, str]], walker: ConfigWalker, limi
         try:
             value = json.loads(metadata)
         except RecursionError:
-            raise ArtifactError(MALFORMED, f"{what} is nested too deeply") from None
+            raise LimitExceededError("max_nesting_depth", limits.max_nesting_depth,
+                                     f"{what} is nested too deeply to parse") from None
         except ValueError as exc:
             raise ArtifactError(MALFORMED, f"{what} is not JSON: {exc}") from None
+        check_json(value, limits, what, strings=4 * len(metadata) > limits.max_string_bytes)
         if isinstance(value, dict):
             parsed.append((_normalize(node_path), identifier, value))
     # Parents before children, so that every node's ancestor path is known.

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from google.protobuf import message as pb_message
 
 from tfmodel_lint.ir import Asset, EntryPoint, Function, ModelIR, RawNodes, Signature
-from tfmodel_lint.limits import PROTOBUF_DEPTH_ERROR, PROTOBUF_MAX_DEPTH, LimitExceededError, Limits
+from tfmodel_lint.limits import PROTOBUF_DEPTH_ERROR, PROTOBUF_MAX_DEPTH, LimitExceededError, Limits, text_size
 from tfmodel_lint.loaders import MALFORMED, ArtifactError
 
 if TYPE_CHECKING:
@@ -168,6 +168,59 @@ def _check_nodes(model: ModelIR, limits: Limits) -> None:
     n = model.node_count()
     if n > limits.max_nodes:
         raise LimitExceededError("max_nodes", limits.max_nodes, f"{n} nodes")
+
+
+def _short(text: str | bytes) -> str:
+    shown = text[:60].decode("utf-8", "replace") if isinstance(text, bytes) else text[:60]
+    return repr(shown + ("..." if len(text) > 60 else ""))
+
+
+def _check(text: str | bytes, what: str, limits: Limits) -> None:
+    cap = limits.max_string_bytes
+    size = text_size(text, cap)
+    if size > cap:
+        raise LimitExceededError("max_string_bytes", cap, f"{what} is {size} bytes, longer than {cap}")
+
+
+def _check_attr(value: Any, where: str, limits: Limits, depth: int = 0) -> None:
+    kind = value.WhichOneof("value")
+    strings: list[bytes] = []
+    if kind == "s":
+        strings.append(value.s)
+    elif kind == "list":
+        strings.extend(value.list.s)
+        for t in value.list.tensor:
+            strings.extend(t.string_val)
+        for f in value.list.func:
+            _check(f.name, f"{where}: a function name", limits)
+    elif kind == "tensor":
+        strings.extend(value.tensor.string_val)
+    elif kind == "func":
+        _check(value.func.name, f"{where}: a function name", limits)
+        if depth < PROTOBUF_MAX_DEPTH:
+            for key, inner in value.func.attr.items():
+                _check(key, f"{where}: an attr name", limits)
+                _check_attr(inner, f"{where}/{_short(key)}", limits, depth + 1)
+    for item in strings:
+        _check(item, f"{where}: a string value", limits)
+
+
+def check_strings(model: ModelIR, limits: Limits) -> None:
+    """Refuse a model holding a string longer than ``max_string_bytes``: a function or
+    node name, op, input, device, attr key or value, or a string constant's element
+    (TFL903 naming the limit). Numeric tensor contents are data, not strings."""
+    for func in model.all_functions():
+        _check(func.name, "a function name", limits)
+        for name in (*func.arg_names, *func.output_names, *func.ret.values()):
+            _check(name, f"function {_short(func.name)}: an argument or output name", limits)
+        nodes = func.node_defs
+        for nd in nodes.larger_than(limits.max_string_bytes) if isinstance(nodes, RawNodes) else nodes:
+            where = f"node {_short(nd.name)} of {_short(func.name)}"
+            for text in (nd.name, nd.op, nd.device, *nd.input):
+                _check(text, f"{where}: a name, op, input or device", limits)
+            for key, value in nd.attr.items():
+                _check(key, f"{where}: an attr name", limits)
+                _check_attr(value, f"{where} attr {_short(key)}", limits)
 
 
 def graphdef_model(graph_def: GraphDef, path: str, fmt: str, limits: Limits) -> ModelIR:
@@ -363,20 +416,25 @@ def models_from_bytes(
     data: bytes, name_hint: str, path: str, limits: Limits, text: bool | None = None
 ) -> tuple[str, list[ModelIR]]:
     fmt, msg = parse_any(data, name_hint, text)
-    return _models_of(fmt, msg, path, limits)
+    return _models_of(fmt, msg, path, limits, len(data))
 
 
-def _models_of(fmt: str, msg: Any, path: str, limits: Limits) -> tuple[str, list[ModelIR]]:
+def _models_of(fmt: str, msg: Any, path: str, limits: Limits, size: int) -> tuple[str, list[ModelIR]]:
     if fmt.startswith("savedmodel"):
-        return fmt, savedmodel_models(msg, path, fmt, limits)
-    if fmt.startswith("metagraph"):
+        models = savedmodel_models(msg, path, fmt, limits)
+    elif fmt.startswith("metagraph"):
         model = metagraph_model(msg, path, fmt, limits)
         if not model.entry_points and model.graph is not None:
             # A standalone .meta is loaded with import_meta_graph, after which any op
             # can be run by name: like a bare GraphDef, all of it is reachable.
             model.entry_points.append(EntryPoint("graph", False, whole_graph=True))
-        return fmt, [model]
-    return fmt, [graphdef_model(msg, path, fmt, limits)]
+        models = [model]
+    else:
+        models = [graphdef_model(msg, path, fmt, limits)]
+    if size > limits.max_string_bytes:  # no string can be longer than the document
+        for model in models:
+            check_strings(model, limits)
+    return fmt, models
 
 
 # ------------------------------------------------------------------ streamed parsing
@@ -566,7 +624,7 @@ def models_from_path(file: Path, name_hint: str, path: str, limits: Limits) -> t
     # malformed one sends the file down the whole-bytes path and its error), keeping
     # every node's op and name hash for the analyses (RawNodes.scan).
     try:
-        out = _models_of(fmt, msg, path, limits)
+        out = _models_of(fmt, msg, path, limits, size)
     except LimitExceededError:
         if not _nodes_decode(graphs):
             return None

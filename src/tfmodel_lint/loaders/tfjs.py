@@ -31,7 +31,7 @@ from typing import Any
 
 from tfmodel_lint.findings import Issue, Location, Severity
 from tfmodel_lint.ir import EntryPoint, ModelIR, Signature
-from tfmodel_lint.limits import LimitExceededError, Limits
+from tfmodel_lint.limits import LimitExceededError, Limits, check_json
 from tfmodel_lint.loaders import MALFORMED, NO_MODEL, ArtifactError, Loaded
 
 #: Reads a file named relative to ``model.json`` (``None`` when absent or refused).
@@ -97,20 +97,6 @@ def _issue(code: str, message: str, key: str, severity: Severity = Severity.MEDI
 # -- JSON ----------------------------------------------------------------------------
 
 
-def _depth_ok(doc: Any, limit: int) -> bool:
-    """Iterative nesting check (the walkers after it may recurse)."""
-    stack: list[tuple[Any, int]] = [(doc, 1)]
-    while stack:
-        value, depth = stack.pop()
-        if depth > limit:
-            return False
-        if isinstance(value, dict):
-            stack.extend((v, depth + 1) for v in value.values() if isinstance(v, (dict, list)))
-        elif isinstance(value, list):
-            stack.extend((v, depth + 1) for v in value if isinstance(v, (dict, list)))
-    return True
-
-
 def parse_document(data: bytes, limits: Limits) -> Any:
     if len(data) > limits.max_config_bytes:
         raise LimitExceededError("max_config_bytes", limits.max_config_bytes, f"JSON document is {len(data)} bytes")
@@ -125,8 +111,7 @@ def parse_document(data: bytes, limits: Limits) -> Any:
                                  "JSON document nested too deeply to parse") from None
     except ValueError as exc:
         raise ArtifactError(MALFORMED, f"not valid JSON: {exc}") from None
-    if not _depth_ok(doc, limits.max_nesting_depth):
-        raise LimitExceededError("max_nesting_depth", limits.max_nesting_depth, "JSON document nested too deeply")
+    check_json(doc, limits, "JSON document", strings=len(data) > limits.max_string_bytes)
     return doc
 
 
