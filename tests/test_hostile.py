@@ -416,6 +416,46 @@ def _dup_zip() -> bytes:
     return buf.getvalue()
 
 
+def _graph_many_functions() -> bytes:
+    library = b"".join(field(1, field(1, field(1, f"f{i}".encode()))) for i in range(10))  # FunctionDef.signature.name
+    return reader_graphdef() + field(2, library)
+
+
+def _identity_chain(n: int) -> bytes:
+    """ReadFile('/etc/passwd') behind ``n`` Identity nodes: deeper than the interpreter follows."""
+    chain = b"".join(field(1, node(f"c{i}".encode(), b"Identity", (f"c{i - 1}".encode(),))) for i in range(1, n))
+    return (field(1, const_string(b"c0", b"/etc/passwd")) + chain
+            + field(1, node(b"read", b"ReadFile", (f"c{n - 1}".encode(),))))
+
+
+def _tfjs_many_nodes(n: int) -> bytes:
+    nodes = [{"name": f"n{i}", "op": "Identity", "input": [f"n{i - 1}" if i else "x"],
+              "attr": {"T": {"type": "DT_STRING"}}} for i in range(n)]
+    return json.dumps({"format": "graph-model", "modelTopology": {"node": nodes}}).encode()
+
+
+def _tar_symlink_then_through_it() -> bytes:
+    """The classic extraction escape: a symlink 'd' -> /etc, then a file 'd/x.pb'."""
+    return tar_bytes([tar_link("d", tarfile.SYMTYPE, "/etc"), ("d/x.pb", reader_graphdef())])
+
+
+def _tar_pax_size_lie() -> bytes:
+    info = tarfile.TarInfo("m.pb")
+    info.size = 10
+    info.pax_headers = {"size": str(10**15)}
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        tar.addfile(info, io.BytesIO(b"x" * 10))
+    return buf.getvalue()
+
+
+def _zip_eocd_count_lies() -> bytes:
+    data = bytearray(zip_bytes([("model.pb", reader_graphdef())]))
+    eocd = data.rfind(b"PK\x05\x06")
+    struct.pack_into("<HH", data, eocd + 8, 65535, 65535)
+    return bytes(data)
+
+
 CASES: list[Case] = [
     # -- zip ----------------------------------------------------------------------------
     Case("zip_slip_dotdot", _file("a.zip", zip_bytes([("../../evil.tflite", b"x")])), ("TFL905",)),
@@ -447,6 +487,13 @@ CASES: list[Case] = [
     Case("zip_lfs_member", _file("l.zip", lambda: zip_bytes([("model.pb", LFS)])), ("TFL906",)),
     Case("zip_member_over_archive_budget", _file("big.zip", lambda: zip_bytes([("model.pb", _rand(5000, 2))])),
          ("TFL903",), limits=Limits(max_archive_bytes=1000)),
+    Case("zip_member_over_file_limit", _file("f.zip", lambda: zip_bytes([("model.pb", b"\x00" * 30_000)])),
+         ("TFL903",), limits=Limits(max_file_bytes=20_000)),
+    Case("zip_member_name_too_long", _file("n.zip", lambda: zip_bytes([("m" * 2000 + ".pb", b"x")])), ("TFL903",),
+         limits=SMALL_STRINGS),
+    Case("zip_eocd_count_lies", _file("c.zip", _zip_eocd_count_lies), ("TFL201",), tolerated=True),
+    Case("zip_many_models_time_budget", _file("slow.zip", lambda: zip_bytes(
+        [(f"m{i}/model.pb", reader_graphdef()) for i in range(2000)])), ("TFL903",), limits=Limits(time_budget=0.3)),
     Case("zip_empty_member_name", _file("n.zip", lambda: unnamed_zip(reader_graphdef())),
          ("TFL905",)),  # found by fuzzing: zipfile.ZipInfo.is_dir() raised IndexError
     # -- tar / gzip ---------------------------------------------------------------------
@@ -461,6 +508,12 @@ CASES: list[Case] = [
          ("TFL905",)),
     Case("tar_gz_bomb", _file("bomb.tgz", _tar_gz_bomb), ("TFL903",)),
     Case("tar_many_entries", _file("many.tar", _tar_many), ("TFL903",), limits=Limits(max_archive_entries=20)),
+    Case("tar_symlink_then_member_through_it", _file("a.tar", _tar_symlink_then_through_it), ("TFL905",)),
+    Case("tar_member_name_too_long", _file("n.tar", lambda: tar_bytes([("m" * 2000 + ".pb", b"x")])), ("TFL903",),
+         limits=SMALL_STRINGS),
+    Case("tar_pax_size_lie", _file("p.tar", _tar_pax_size_lie), ("TFL902",)),
+    Case("tar_gz_over_file_limit", _file("f.tgz", lambda: tar_bytes([("m.pb", b"\x00" * 30_000)], mode="w:gz")),
+         ("TFL903",), limits=Limits(max_file_bytes=20_000)),
     Case("tar_truncated", _file("t.tar", lambda: tar_bytes([("m.pb", reader_graphdef() * 20)])[:700]), ("TFL902",)),
     Case("tar_huge_declared_member", _file("h.tar", _huge_declared_tar), ("TFL902",)),
     Case("tar_member_over_archive_budget", _file("b.tar", lambda: tar_bytes([("m.pb", _rand(5000, 5))])),
@@ -469,6 +522,8 @@ CASES: list[Case] = [
     Case("gzip_corrupt_stream", _file("m.pb.gz", lambda: b"\x1f\x8b\x08\x00" + _rand(200, 4)), ("TFL902",)),
     Case("gzip_nested_too_deep", _file("m.pb.gz", lambda: nested_gzip(7)), ("TFL903",)),
     Case("gzip_bomb", _file("z.pb.gz", lambda: gzip.compress(b"\x00" * (30 << 20))), ("TFL903",)),
+    Case("gzip_trailing_garbage", _file("t.pb.gz", lambda: gzip.compress(reader_graphdef()) + b"garbage"),
+         ("TFL201",), tolerated=True),
     Case("gzip_quine", _file("q.pb.gz", lambda: gzip_quine("q.pb.gz")), ("TFL903",)),
     # -- protobuf -----------------------------------------------------------------------
     Case("pb_deep_nesting", _file("deep.pb", lambda: field(1, node(b"n", b"Identity", attrs=field(
@@ -477,6 +532,12 @@ CASES: list[Case] = [
                                       + b"func { name: 'f' attr { key: 'a' value { " * 400 + b"} } " * 400
                                       + b"} } }\n"), ("TFL903",)),
     Case("pb_too_many_nodes", _file("many.pb", _graph_many_nodes), ("TFL903",), limits=Limits(max_nodes=1000)),
+    Case("pb_over_file_limit", _file("big.pb", lambda: reader_graphdef() + field(1, node(
+        b"pad", b"NoOp", attrs=str_attr(b"x", b"A" * 30_000)))), ("TFL903",), limits=Limits(max_file_bytes=20_000)),
+    Case("pb_too_many_functions", _file("f.pb", _graph_many_functions), ("TFL903",), limits=Limits(max_functions=5)),
+    Case("pb_dataflow_too_deep", _file("chain.pb", lambda: _identity_chain(3000)), ("TFL501",)),
+    Case("pb_length_past_end", _file("l.pb", lambda: b"\x0a" + varint(1 << 30) + b"abc"), ("TFL902",)),
+    Case("pb_overlong_varint", _file("v.pb", b"\x08" + b"\xff" * 11), ("TFL902",)),
     Case("pb_huge_repeated_packed", _file("shape.pb", lambda: reader_graphdef() + field(1, node(
         b"s", b"Placeholder", attrs=field(5, field(1, b"shape") + field(2, field(7, field(
             2, b"".join(field(2, varint(1 << 3) + varint(5)) for _ in range(50000))))))))), (), tolerated=True),
@@ -529,6 +590,11 @@ CASES: list[Case] = [
         {"modelTopology": {"k" * 2048: 1}}).encode()), ("TFL903",), limits=SMALL_STRINGS),
     Case("keras_config_string_too_long", _file("m.keras", lambda: _keras_zip_with_long_string(2048)), ("TFL903",),
          limits=SMALL_STRINGS),
+    Case("tfjs_huge_integer", _file("model.json", b'{"format": "graph-model", "modelTopology": {"node": [{"name": '
+                                    b'"a", "op": "NoOp", "attr": {"x": {"i": ' + b"9" * 10_000 + b"}}}]}}"),
+         ("TFL902",)),
+    Case("tfjs_time_budget_not_swallowed", _file("model.json", lambda: _tfjs_many_nodes(60_000)), ("TFL903",),
+         limits=Limits(time_budget=1.0)),  # json_format's guard caught the alarm: TFL902, then no budget at all
     Case("tfjs_no_topology", _file("model.json", b'{"format": "graph-model"}'), ("TFL904",)),
     Case("tfjs_too_large", _file("model.json", lambda: b'{"a": "' + b"x" * 5000 + b'"}'), ("TFL903",),
          limits=Limits(max_config_bytes=1000)),
@@ -553,8 +619,57 @@ CASES: list[Case] = [
 ]
 
 
+#: What a limit finding of each limit case must name (every TFL903 case is here).
+LIMIT_NAMED = {
+    "zip_bomb_ratio": "max-compression-ratio=200",
+    "zip_nested_too_deep": "max-archive-depth=3",
+    "zip_self_similar_quine_like": "max-archive-depth=3",
+    "zip_nested_wide_bomb": "max-archive-depth=3",
+    "zip_quine": "max-archive-depth=3",
+    "zip_too_many_entries": "max-archive-entries=20",
+    "zip_member_over_archive_budget": "max-archive-bytes=1000",
+    "zip_member_over_file_limit": "max-file-bytes=20000",
+    "zip_member_name_too_long": "max-string-bytes=1024",
+    "zip_many_models_time_budget": "time-budget",
+    "tar_gz_bomb": "max-compression-ratio=200",
+    "tar_many_entries": "max-archive-entries=20",
+    "tar_member_over_archive_budget": "max-archive-bytes=1000",
+    "tar_member_name_too_long": "max-string-bytes=1024",
+    "tar_gz_over_file_limit": "max-file-bytes=20000",
+    "gzip_nested_too_deep": "max-archive-depth=3",
+    "gzip_bomb": "max-compression-ratio=200",
+    "gzip_quine": "max-archive-depth=3",
+    "pb_deep_nesting": "protobuf-depth=100",
+    "pbtxt_deep_nesting": "protobuf-depth=100",
+    "pb_over_file_limit": "max-file-bytes=20000",
+    "pb_too_many_nodes": "max-nodes=1000",
+    "pb_too_many_functions": "max-functions=5",
+    "pb_dataflow_too_deep": "analysis limit: dataflow deeper than 256",
+    "pb_string_const_too_long": "max-string-bytes=1024",
+    "pb_node_name_too_long": "max-string-bytes=1024",
+    "pb_attr_string_too_long": "max-string-bytes=1024",
+    "pb_attr_key_too_long": "max-string-bytes=1024",
+    "pb_input_name_too_long": "max-string-bytes=1024",
+    "pbtxt_string_too_long": "max-string-bytes=1024",
+    "pb_const_string_padded_past_analysis_bound": "analysis limit: a string longer than 4096 bytes",
+    "tfjs_deep_nesting": "max-nesting-depth=200",
+    "tfjs_string_too_long": "max-string-bytes=1024",
+    "tfjs_key_too_long": "max-string-bytes=1024",
+    "keras_config_string_too_long": "max-string-bytes=1024",
+    "tfjs_too_large": "max-config-bytes=1000",
+    "tfjs_time_budget_not_swallowed": "time-budget",
+    "tfjs_string_weight_huge": "max-string-bytes",
+}
+
+
 def test_at_least_fifty_distinct_hostile_inputs() -> None:
     assert len({c.name for c in CASES}) == len(CASES) >= 50
+
+
+def test_every_limit_case_names_its_limit() -> None:
+    names = {c.name for c in CASES}
+    assert set(LIMIT_NAMED) <= names
+    assert {c.name for c in CASES if "TFL903" in c.codes} <= set(LIMIT_NAMED)
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
@@ -572,6 +687,8 @@ def test_hostile_input(case: Case, tmp_path: Path, request: pytest.FixtureReques
     assert "TFL999" not in codes and not result.internal_errors, described
     for code in case.codes:
         assert code in codes, f"{case.name}: expected {code}, got:\n{described}"
+    if case.name in LIMIT_NAMED:
+        assert any(LIMIT_NAMED[case.name] in f.message for f in mine), f"{case.name}: limit not named:\n{described}"
     if case.tolerated:
         records = [a for a in result.artifacts if not a.path.endswith("malicious_reader")]
         assert all(a.status.value == "ok" for a in records), records

@@ -32,8 +32,10 @@ class ArtifactResult:
     internal_errors: list[str] = field(default_factory=list)
 
 
-class TimeBudgetExceeded(Exception):
-    pass
+class TimeBudgetExceeded(BaseException):
+    """Raised by the alarm when an artifact's time budget is spent. A BaseException, so
+    that the ``except Exception`` guards around hostile-input decoders (protobuf
+    json_format, FlexBuffers) cannot swallow it and let the artifact run on unbounded."""
 
 
 @contextmanager
