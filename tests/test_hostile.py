@@ -538,6 +538,14 @@ CASES: list[Case] = [
     Case("pb_dataflow_too_deep", _file("chain.pb", lambda: _identity_chain(3000)), ("TFL501",)),
     Case("pb_length_past_end", _file("l.pb", lambda: b"\x0a" + varint(1 << 30) + b"abc"), ("TFL902",)),
     Case("pb_overlong_varint", _file("v.pb", b"\x08" + b"\xff" * 11), ("TFL902",)),
+    # Binary protobuf has no magic: these GraphDefs read as JSON ('\n[': a first node of 91
+    # bytes) and as a text proto ('meta_info_def {|' is two fixed-width unknown fields and
+    # an empty group) by their first bytes. Both were TFL902 with the ReadFile unseen.
+    Case("pb_graphdef_that_sniffs_as_json", _file("j.pb", lambda: field(
+        1, const_string(b"fname", b"/" * 50 + b"etc/passwd")) + field(1, node(b"read", b"ReadFile", (b"fname",)))),
+        ("TFL201",), tolerated=True),
+    Case("pb_graphdef_that_sniffs_as_text", _file("t.pb", lambda: b"meta_info_def {|" + reader_graphdef()),
+         ("TFL201",), tolerated=True),
     Case("pb_huge_repeated_packed", _file("shape.pb", lambda: reader_graphdef() + field(1, node(
         b"s", b"Placeholder", attrs=field(5, field(1, b"shape") + field(2, field(7, field(
             2, b"".join(field(2, varint(1 << 3) + varint(5)) for _ in range(50000))))))))), (), tolerated=True),
@@ -955,3 +963,4 @@ def test_joining_many_long_strings_stays_linear(tmp_path: Path) -> None:
     (finding,) = lint(path).findings
     assert time.monotonic() - start < 10
     assert finding.code == "TFL201" and "cut there" in finding.message
+

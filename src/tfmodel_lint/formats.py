@@ -88,8 +88,8 @@ def sniff(head: bytes, name: str = "") -> str:
     if len(head) >= 262 and head[257:262] == b"ustar":
         return "tar"
     stripped = head[3:] if head.startswith(UTF8_BOM) else head
-    stripped = stripped.lstrip()
-    if stripped.startswith((b"{", b"[")):
+    stripped = stripped.lstrip(b" \t\n\r")
+    if stripped.startswith((b"{", b"[")) and not _has_control_bytes(stripped):
         return "json"
     from tfmodel_lint.loaders.tf_graph import looks_like_text_proto
 
@@ -98,6 +98,12 @@ def sniff(head: bytes, name: str = "") -> str:
     if implied_by_name(name) == "tflite" and _flatbuffer_like(head):
         return "tflite"
     return "protobuf"
+
+
+def _has_control_bytes(head: bytes) -> bool:
+    """JSON never holds a raw byte below 0x20 other than its whitespace; binary protobuf
+    tags and lengths soon do."""
+    return bool(head.translate(None, b"\t\n\r").translate(None, bytes(range(0x20, 0x100))))
 
 
 def _flatbuffer_like(head: bytes) -> bool:

@@ -158,6 +158,25 @@ def load_bytes(data: bytes, name: str, display: str, limits: Limits, depth: int)
 def _load_kind(kind: str, data: bytes, name: str, display: str, limits: Limits, depth: int) -> Loaded:
     if kind == "zip":
         return load_zip(data, display, limits, depth)
+    if kind in ("json", "protobuf_text"):
+        # Binary protobuf has no magic: its first bytes can read as JSON ('\n[' is a
+        # GraphDef whose first node is 91 bytes) or as a text field ('\n?\nnode {...'
+        # in a node name). Content that fails as what it looked like is tried as
+        # binary protobuf before it is called malformed, so padding a node cannot make
+        # a graph escape analysis.
+        try:
+            return _load_as(kind, data, name, display, limits, depth)
+        except ArtifactError as exc:
+            if exc.code != MALFORMED:
+                raise
+            try:
+                return _load_as("protobuf", data, name, display, limits, depth)
+            except ArtifactError:
+                raise exc from None
+    return _load_as(kind, data, name, display, limits, depth)
+
+
+def _load_as(kind: str, data: bytes, name: str, display: str, limits: Limits, depth: int) -> Loaded:
     loader = get_loader(kind)
     if loader is not None:
         return loader(data, name, display, limits, depth)
