@@ -38,27 +38,43 @@ class TimeBudgetExceeded(BaseException):
     json_format, FlexBuffers) cannot swallow it and let the artifact run on unbounded."""
 
 
+#: After the budget is spent, the alarm repeats this often until the artifact is
+#: abandoned: a raise that lands where Python swallows it (an object's ``__del__`` run by
+#: the garbage collector, a weakref callback, a library's broad ``except``) is repeated.
+ALARM_REPEAT = 0.05
+
+
 @contextmanager
 def time_budget(seconds: float) -> Iterator[None]:
-    """Raise TimeBudgetExceeded after ``seconds`` (main thread on POSIX only)."""
-    def on_alarm(signum: int, frame: object) -> None:
-        raise TimeBudgetExceeded()
+    """Raise TimeBudgetExceeded after ``seconds``, and again every ALARM_REPEAT seconds
+    until the block is left (main thread on POSIX only)."""
+    armed = [True]
 
-    armed = False
+    def on_alarm(signum: int, frame: object) -> None:
+        if armed[0]:
+            raise TimeBudgetExceeded()
+
+    installed = False
     previous: Any = None
     if seconds > 0 and hasattr(signal, "setitimer"):
         try:
             previous = signal.signal(signal.SIGALRM, on_alarm)
-            armed = True
+            installed = True
         except ValueError:  # not the main thread: no budget
             pass
-    if not armed:
+    if not installed:
         yield
         return
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    signal.setitimer(signal.ITIMER_REAL, seconds, ALARM_REPEAT)
     try:
         yield
     finally:
+        while True:  # an alarm may still raise here once; disarming is retried
+            try:
+                armed[0] = False
+                break
+            except TimeBudgetExceeded:
+                continue
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, signal.SIG_DFL if previous is None else previous)
 
