@@ -4,8 +4,9 @@ and a config key; exceeding one is a TFL903 finding that names it.
 One more limit is fixed by the protobuf runtime rather than by an option: the python
 ``upb`` decoder refuses messages nested deeper than :data:`PROTOBUF_MAX_DEPTH` levels
 ("Exceeded upb_DecodeOptions_MaxDepth"); the loaders report that as TFL903 with the
-limit name ``protobuf_depth``. Text-format protobufs and JSON are parsed by recursive
-Python code; hitting the interpreter's recursion limit there is reported the same way.
+limit name ``protobuf_depth``. Text-format protobufs are parsed by recursive Python
+code; hitting the interpreter's recursion limit there is reported the same way. JSON
+hitting it while parsing is reported as ``max_nesting_depth``.
 """
 
 from __future__ import annotations
