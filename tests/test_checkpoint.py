@@ -20,6 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tfmodel_lint.analysis.values import CUT, HOLE, Value, clip
 from tfmodel_lint.limits import Limits
 from tfmodel_lint.loaders import ArtifactError
 from tfmodel_lint.loaders.checkpoint import (
@@ -212,11 +213,16 @@ def test_bounds_elements_element_bytes_and_lengths(tmp_path: Path) -> None:
     result = read(tmp_path)
     values = result.values
     assert values["a/vec"] == tuple(many[:64])
-    assert values["b/vec"] == (long[:4096], b"/etc/shadow")  # the element after a long one is still found
+    # The long element is cut and marked (a hole, so never read as a shorter string); the
+    # element after it is still found.
+    assert values["b/vec"] == (long[:4096] + HOLE, b"/etc/shadow")
+    assert any("element 0 is 10011 bytes, only the first 4096 read" in n for n in result.notes)
+    # As a variable's value in the string interpreter, it carries the cut's reason.
+    assert CUT in Value(tuple(clip(v) for v in values["b/vec"]), True).unknowns
     assert any("1000 elements" in n for n in result.notes)
     small = BundleBounds(max_elements=2, max_element_bytes=3, max_tensor_bytes=4096)
     values = read(tmp_path, small).values
-    assert values["a/vec"] == (b"/x/", b"/x/")
+    assert values["a/vec"] == (b"/x/" + HOLE, b"/x/" + HOLE)
 
 
 def test_lengths_past_the_tensor_byte_bound_are_skipped_with_a_note(tmp_path: Path) -> None:

@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Any
 from google.protobuf.message import DecodeError
 
 from tfmodel_lint._records import dataclass, field
+from tfmodel_lint.analysis.values import HOLE
 from tfmodel_lint.findings import Issue, Location, Severity
 from tfmodel_lint.limits import LimitExceededError, Limits
 from tfmodel_lint.loaders import MALFORMED, ArtifactError, Loaded
@@ -409,6 +410,9 @@ def decode_string_tensor(
             notes.append(f"{what}: element {k} is truncated")
             out.append(piece)
             break
+        if length > take:  # cut at the bound: marked, so that the value is partly unknown, not shorter
+            notes.append(f"{what}: element {k} is {length} bytes, only the first {take} read")
+            piece += HOLE
         out.append(piece)
         start += length
     if n > bounds.max_elements:
