@@ -1,5 +1,5 @@
-"""Compression quines, built in memory at test time: a zip file that contains itself and a
-gzip file that decompresses to itself.
+"""Compression quines, built in memory at test time: a zip file that contains itself, a
+gzip file that decompresses to itself, and a .tar.gz whose only member is itself.
 
 The construction is Russ Cox's ("Zip Files All The Way Down", 2010). A deflate stream is a
 program of two instructions, ``Lit n`` (output the next n bytes of the program) and
@@ -22,10 +22,11 @@ before the compressed data) and a suffix ``S`` (the headers after it), the progr
     Rep(S+1)                    -> Rep(S+1) S   (the final block)
 
 outputs ``P + program + S``, i.e. the whole file. Counts are in units of one instruction;
-every instruction is encoded in exactly :data:`UNIT` bytes and starts on a byte boundary:
+every instruction is encoded in exactly :data:`UNIT` bytes (20 for the tar.gz) and starts
+on a byte boundary:
 
-* ``Lit n``: four empty fixed-Huffman blocks (40 bits) and a stored-block header with
-  LEN = n, so the n literal bytes follow byte-aligned;
+* ``Lit n``: empty fixed-Huffman blocks (four of 10 bits for 10-byte units) and a
+  stored-block header with LEN = n, so the n literal bytes follow byte-aligned;
 * ``Rep n``: fixed-Huffman blocks holding length/distance copies (distance n) padded with
   empty fixed blocks, then an empty stored block, whose header realigns to a byte.
 
@@ -106,27 +107,35 @@ def _empty_fixed(bits: _Bits, final: bool = False) -> None:
     bits.code(0, 7)  # end of block (256)
 
 
-def lit(n: int) -> bytes:
+def lit(n: int, unit: int = UNIT) -> bytes:
+    """``Lit n`` in ``unit`` bytes: empty fixed blocks, then a stored-block header (3 bits,
+    padded to the byte) with LEN = n."""
+    blocks = next(k for k in range(64) if -(-(10 * k + 3) // 8) == unit - 4)
     bits = _Bits()
-    for _ in range(4):
+    for _ in range(blocks):
         _empty_fixed(bits)
-    assert bits.n == 40
-    return bits.value.to_bytes(5, "little") + b"\x00" + struct.pack("<HH", n, n ^ 0xFFFF)
+    return bits.value.to_bytes(unit - 4, "little") + struct.pack("<HH", n, n ^ 0xFFFF)
+
+
+_CODE_LENGTHS = [base for base, _ in _LENGTHS]
 
 
 def _splits(n: int) -> list[list[int]]:
+    """Ways to copy n bytes in one to three copies of 3..258 bytes (bit counts depend only
+    on each length's code, so three-way splits try the codes' first lengths)."""
     out = [[n]] if 3 <= n <= 258 else []
     out += [[a, n - a] for a in range(3, n - 2) if a <= 258 and n - a <= 258]
+    out += [[a, b, n - a - b] for a in _CODE_LENGTHS for b in _CODE_LENGTHS if 3 <= n - a - b <= 258]
     return out
 
 
-def rep(n: int, final: bool = False) -> bytes:
-    """``Rep n`` in exactly UNIT bytes: copies of the last n bytes, empty fixed blocks to
-    pad, and an (optionally final) empty stored block ending on the UNIT boundary."""
-    room = (UNIT - 4) * 8 - 3  # the 3-bit stored header must end in the last byte before LEN
+def rep(n: int, final: bool = False, unit: int = UNIT) -> bytes:
+    """``Rep n`` in exactly ``unit`` bytes: copies of the last n bytes, empty fixed blocks
+    to pad, and an (optionally final) empty stored block ending on the unit boundary."""
+    room = (unit - 4) * 8 - 3  # the 3-bit stored header must end in the last byte before LEN
     for lengths in _splits(n):
         copy = sum(_copy_bits(length, n) for length in lengths)
-        for blocks in range(1, 5):
+        for blocks in range(1, room // 10 + 2):
             used = 10 * blocks + copy
             if room - 7 <= used <= room:  # stored header + padding end exactly on the byte boundary
                 bits = _Bits()
@@ -143,17 +152,17 @@ def rep(n: int, final: bool = False) -> bytes:
                 for _ in range(blocks - 1):
                     _empty_fixed(bits)
                 bits.put(1 if final else 0, 1)  # stored block header, then pad to the byte
-                out = bits.value.to_bytes(UNIT - 4, "little") + struct.pack("<HH", 0, 0xFFFF)
-                assert len(out) == UNIT
+                out = bits.value.to_bytes(unit - 4, "little") + struct.pack("<HH", 0, 0xFFFF)
+                assert len(out) == unit
                 return out
-    raise ValueError(f"no {UNIT}-byte encoding of Rep({n})")
+    raise ValueError(f"no {unit}-byte encoding of Rep({n})")
 
 
-def quine_program(prefix: bytes, suffix: bytes) -> bytes:
+def quine_program(prefix: bytes, suffix: bytes, unit: int = UNIT) -> bytes:
     """The deflate stream that inflates to ``prefix + itself + suffix``."""
-    p, s = len(prefix) + UNIT, len(suffix) + UNIT
-    lp, rp, ls, rs = lit(p), rep(p), lit(s), rep(s, final=True)
-    l0, l1, l4, r4 = lit(0), lit(UNIT), lit(4 * UNIT), rep(4 * UNIT)
+    p, s = len(prefix) + unit, len(suffix) + unit
+    lp, rp, ls, rs = lit(p, unit), rep(p, unit=unit), lit(s, unit), rep(s, final=True, unit=unit)
+    l0, l1, l4, r4 = lit(0, unit), lit(unit, unit), lit(4 * unit, unit), rep(4 * unit, unit=unit)
     return b"".join([
         lp, prefix, lp, rp,
         l1, rp,
@@ -167,7 +176,8 @@ def quine_program(prefix: bytes, suffix: bytes) -> bytes:
 
 
 def _solve_crc(build: Callable[[int], bytes]) -> int | None:
-    """The x with crc32(build(x)) == x, where build places x's bytes in fixed spots."""
+    """The x with crc32(build(x)) == x, where build places x's bytes in fixed spots (and
+    returns what the CRC covers)."""
     base = zlib.crc32(build(0))
     cols = [zlib.crc32(build(1 << i)) ^ base for i in range(32)]
     # Solve (M + I) x = base over GF(2); rows as bitmasks with the constant in bit 32.
@@ -236,6 +246,47 @@ def gzip_quine(name: str = "q.gz") -> bytes:
 
     for mtime in range(1000):
         crc = _solve_crc(lambda x, m=mtime: build(x, m))
+        if crc is not None:
+            return build(crc, mtime)
+    raise AssertionError("no CRC fixed point found")
+
+
+def tar_gz_quine(name: str = "r.tar.gz") -> bytes:
+    """A .tar.gz whose tar holds one member ``name``: the .tar.gz itself. The deflate
+    program's prefix is the tar header followed by the gzip header, its suffix the gzip
+    trailer, so inflating gives ``tar header + this file`` (the CRC covers that). Rep of
+    over 512 bytes needs three copies, hence 20-byte instructions."""
+    import tarfile
+
+    unit = 20
+    head = struct.pack("<BBBBIBB", 0x1F, 0x8B, 8, 0, 0, 0, 3)
+
+    def tar_header(size: int, mtime: int) -> bytes:
+        info = tarfile.TarInfo(name)
+        info.size, info.mtime, info.mode = size, mtime, 0o644
+        return info.tobuf(format=tarfile.USTAR_FORMAT)
+
+    def sizes() -> tuple[int, int]:
+        """(file size, zero padding after it in the tar) with the member padded to 512."""
+        for pad in range(512):
+            size = len(head) + len(quine_program(tar_header(0, 0) + head, b"\x00" * (8 + pad), unit)) + 8
+            if (size + pad) % 512 == 0:
+                return size, pad
+        raise AssertionError("no padding fits")
+
+    size, pad = sizes()
+
+    def build(crc: int, mtime: int) -> bytes:
+        prefix = tar_header(size, mtime) + head
+        tail = struct.pack("<II", crc, 512 + size + pad)
+        return head + quine_program(prefix, tail + b"\x00" * pad, unit) + tail
+
+    def inflated(crc: int, mtime: int) -> bytes:
+        data = build(crc, mtime)
+        return tar_header(len(data), mtime) + data + b"\x00" * pad
+
+    for mtime in range(1000):
+        crc = _solve_crc(lambda x, m=mtime: inflated(x, m))
         if crc is not None:
             return build(crc, mtime)
     raise AssertionError("no CRC fixed point found")

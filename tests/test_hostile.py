@@ -26,7 +26,7 @@ import pytest
 
 from tests.conftest import build_cached
 from tests.helpers import lint
-from tests.quines import gzip_quine, zip_quine
+from tests.quines import gzip_quine, tar_gz_quine, zip_quine
 from tfmodel_lint.limits import Limits
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "models"
@@ -514,6 +514,7 @@ CASES: list[Case] = [
     Case("tar_pax_size_lie", _file("p.tar", _tar_pax_size_lie), ("TFL902",)),
     Case("tar_gz_over_file_limit", _file("f.tgz", lambda: tar_bytes([("m.pb", b"\x00" * 30_000)], mode="w:gz")),
          ("TFL903",), limits=Limits(max_file_bytes=20_000)),
+    Case("tar_gz_quine", _file("r.tar.gz", tar_gz_quine), ("TFL903",)),
     Case("tar_truncated", _file("t.tar", lambda: tar_bytes([("m.pb", reader_graphdef() * 20)])[:700]), ("TFL902",)),
     Case("tar_huge_declared_member", _file("h.tar", _huge_declared_tar), ("TFL902",)),
     Case("tar_member_over_archive_budget", _file("b.tar", lambda: tar_bytes([("m.pb", _rand(5000, 5))])),
@@ -640,6 +641,7 @@ LIMIT_NAMED = {
     "zip_member_name_too_long": "max-string-bytes=1024",
     "zip_many_models_time_budget": "time-budget",
     "tar_gz_bomb": "max-compression-ratio=200",
+    "tar_gz_quine": "max-archive-depth=3",
     "tar_many_entries": "max-archive-entries=20",
     "tar_member_over_archive_budget": "max-archive-bytes=1000",
     "tar_member_name_too_long": "max-string-bytes=1024",
@@ -845,6 +847,12 @@ def test_zip_quine_really_contains_itself() -> None:
     with zipfile.ZipFile(io.BytesIO(inner)) as zf:
         assert zf.read("r.zip") == data  # all the way down
     assert gzip.decompress(gzip_quine()) == gzip_quine()
+    tgz = tar_gz_quine()
+    with tarfile.open(fileobj=io.BytesIO(tgz), mode="r:gz") as tar:
+        (member,) = tar.getmembers()
+        assert member.name == "r.tar.gz" and member.isreg()
+        fh = tar.extractfile(member)
+        assert fh is not None and fh.read() == tgz
 
 
 @pytest.mark.parametrize(("limits", "named"), [
@@ -853,7 +861,7 @@ def test_zip_quine_really_contains_itself() -> None:
     (Limits(max_archive_depth=10**6, max_archive_bytes=20_000), "max-archive-bytes"),
     (Limits(max_archive_depth=10**6), "RecursionError"),
 ], ids=["default", "depth40", "budget", "depth-unbounded"])
-@pytest.mark.parametrize("kind", ["zip", "gzip"])
+@pytest.mark.parametrize("kind", ["zip", "gzip", "tar.gz"])
 def test_quine_hits_a_named_limit_quickly_in_bounded_memory(tmp_path: Path, limits: Limits, named: str,
                                                              kind: str) -> None:
     import time
@@ -861,8 +869,8 @@ def test_quine_hits_a_named_limit_quickly_in_bounded_memory(tmp_path: Path, limi
 
     d = tmp_path / "models"
     d.mkdir()
-    name = "r.zip" if kind == "zip" else "r.pb.gz"
-    data = zip_quine() if kind == "zip" else gzip_quine(name)
+    name = {"zip": "r.zip", "gzip": "r.pb.gz", "tar.gz": "r.tar.gz"}[kind]
+    data = zip_quine() if kind == "zip" else tar_gz_quine() if kind == "tar.gz" else gzip_quine(name)
     (d / name).write_bytes(data)
     (d / "reader.pb").write_bytes(reader_graphdef())
     tracemalloc.start()
