@@ -388,6 +388,17 @@ def _long_string_graph(where: str, size: int = 2048) -> bytes:
     return reader_graphdef() + field(1, extra)
 
 
+def _meta_with_long_signature_key() -> bytes:
+    from tfmodel_lint.proto import tfmodel_lint_pb2 as pb
+
+    mg = pb.MetaGraphDef()
+    mg.graph_def.ParseFromString(reader_graphdef())
+    sig = mg.signature_def["k" * 2048]
+    sig.method_name = "tensorflow/serving/predict"
+    sig.inputs["x"].name = "fname:0"
+    return bytes(mg.SerializeToString())
+
+
 def _keras_zip_with_long_string(size: int) -> bytes:
     text = base64.b64encode(random.Random(11).randbytes(size * 3 // 4 + 3)).decode()[:size]
     config = {"class_name": "Sequential", "config": {"name": "seq", "layers": [
@@ -560,6 +571,8 @@ CASES: list[Case] = [
          limits=SMALL_STRINGS),
     Case("pb_input_name_too_long", _file("s.pb", lambda: _long_string_graph("input")), ("TFL903",),
          limits=SMALL_STRINGS),
+    Case("meta_signature_key_too_long", _file("m.meta", _meta_with_long_signature_key), ("TFL903",),
+         limits=SMALL_STRINGS),
     Case("pbtxt_string_too_long", _file("s.pbtxt", lambda: b"node { name: 'c' op: 'Const' attr { key: 'value' "
                                         b"value { s: '" + b"A" * 2048 + b"' } } }\n"), ("TFL903",),
          limits=SMALL_STRINGS),
@@ -661,6 +674,7 @@ LIMIT_NAMED = {
     "pb_attr_key_too_long": "max-string-bytes=1024",
     "pb_input_name_too_long": "max-string-bytes=1024",
     "pbtxt_string_too_long": "max-string-bytes=1024",
+    "meta_signature_key_too_long": "max-string-bytes=1024",
     "pb_const_string_padded_past_analysis_bound": "analysis limit: a string longer than 4096 bytes",
     "tfjs_deep_nesting": "max-nesting-depth=200",
     "tfjs_string_too_long": "max-string-bytes=1024",

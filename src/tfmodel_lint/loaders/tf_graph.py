@@ -208,7 +208,18 @@ def _check_attr(value: Any, where: str, limits: Limits, depth: int = 0) -> None:
 def check_strings(model: ModelIR, limits: Limits) -> None:
     """Refuse a model holding a string longer than ``max_string_bytes``: a function or
     node name, op, input, device, attr key or value, or a string constant's element
-    (TFL903 naming the limit). Numeric tensor contents are data, not strings."""
+    (TFL903 naming the limit); signature keys and tensor names, entry points and asset
+    file names too. Numeric tensor contents are data, not strings."""
+    for sig in model.signatures:
+        for text in (sig.key, sig.method_name, *sig.inputs, *sig.inputs.values(), *sig.outputs,
+                     *sig.outputs.values()):
+            _check(text, "a signature key, method or tensor name", limits)
+    for entry in model.entry_points:
+        for text in (entry.name, *entry.functions):
+            _check(text, "an entry point name", limits)
+    for asset in model.assets:
+        _check(asset.filename, "an asset file name", limits)
+        _check(asset.tensor_name, "an asset tensor name", limits)
     for func in model.all_functions():
         _check(func.name, "a function name", limits)
         for name in (*func.arg_names, *func.output_names, *func.ret.values()):
