@@ -406,6 +406,14 @@ def _keras_zip_with_long_string(size: int) -> bytes:
     return zip_bytes([("config.json", json.dumps(config).encode()), ("metadata.json", b"{}")])
 
 
+def _zip_of_keras_archives() -> bytes:
+    """Five .keras members, each inflating a 3 KB config.json: over a 10 KB budget only when
+    the members' own decompression counts against the outer archive's budget."""
+    config = json.dumps({"class_name": "Sequential", "config": {"name": "s", "layers": [], "pad": "x" * 3000}})
+    keras = zip_bytes([("config.json", config.encode()), ("metadata.json", b"{}")])
+    return zip_bytes([(f"m{i}.keras", keras) for i in range(5)], zipfile.ZIP_STORED)
+
+
 def _symlink_zip() -> bytes:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as zf:
@@ -505,6 +513,8 @@ CASES: list[Case] = [
     Case("zip_eocd_count_lies", _file("c.zip", _zip_eocd_count_lies), ("TFL201",), tolerated=True),
     Case("zip_many_models_time_budget", _file("slow.zip", lambda: zip_bytes(
         [(f"m{i}/model.pb", reader_graphdef()) for i in range(2000)])), ("TFL903",), limits=Limits(time_budget=0.3)),
+    Case("zip_of_keras_archives_shares_budget", _file("k.zip", _zip_of_keras_archives), ("TFL903",),
+         limits=Limits(max_archive_bytes=10_000)),  # each .keras had a budget of its own
     Case("zip_empty_member_name", _file("n.zip", lambda: unnamed_zip(reader_graphdef())),
          ("TFL905",)),  # found by fuzzing: zipfile.ZipInfo.is_dir() raised IndexError
     # -- tar / gzip ---------------------------------------------------------------------
@@ -653,6 +663,7 @@ LIMIT_NAMED = {
     "zip_member_over_file_limit": "max-file-bytes=20000",
     "zip_member_name_too_long": "max-string-bytes=1024",
     "zip_many_models_time_budget": "time-budget",
+    "zip_of_keras_archives_shares_budget": "max-archive-bytes=10000",
     "tar_gz_bomb": "max-compression-ratio=200",
     "tar_gz_quine": "max-archive-depth=3",
     "tar_many_entries": "max-archive-entries=20",

@@ -163,10 +163,7 @@ def read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limits: Limits, budg
 
         raise ArtifactError(UNSAFE_MEMBER, f"member {info.filename!r} is encrypted; its content cannot be checked")
     if info.file_size > cap:
-        raise LimitExceededError(
-            "max_archive_bytes" if budget[0] < limits.max_file_bytes else "max_file_bytes",
-            cap, f"{info.filename} declares {info.file_size} bytes",
-        )
+        raise over_cap(limits, budget, f"{info.filename} declares {info.file_size} bytes")
     out = io.BytesIO()
     try:
         with zf.open(info) as fh:
@@ -177,7 +174,7 @@ def read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limits: Limits, budg
                 out.write(chunk)
                 n = out.tell()
                 if n > cap:
-                    raise LimitExceededError("max_archive_bytes", cap, f"{info.filename} decompresses past {cap} bytes")
+                    raise over_cap(limits, budget, f"{info.filename} decompresses past {cap} bytes")
                 check_ratio(n, info.compress_size, limits, info.filename)
     except (zipfile.BadZipFile, zlib.error, NotImplementedError, EOFError, OSError, ValueError, RuntimeError,
             UnicodeDecodeError) as exc:
@@ -187,6 +184,15 @@ def read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limits: Limits, budg
         raise ArtifactError(MALFORMED, f"cannot read member {info.filename!r}: {exc}") from None
     take_budget(budget, out.tell(), limits, info.filename)
     return out.getvalue()
+
+
+def over_cap(limits: Limits, budget: list[int], detail: str) -> LimitExceededError:
+    """A read went past its cap: the file limit, or what is left of the archive's budget.
+    The finding names the limit with its setting (not the bytes left)."""
+    if budget[0] < limits.max_file_bytes:
+        return LimitExceededError("max_archive_bytes", limits.max_archive_bytes,
+                                  f"{detail}; {budget[0]} bytes were left to decompress from this archive")
+    return LimitExceededError("max_file_bytes", limits.max_file_bytes, detail)
 
 
 def check_ratio(produced: int, compressed: int, limits: Limits, what: str) -> None:
@@ -220,8 +226,7 @@ def gunzip(data: bytes, limits: Limits, budget: list[int], what: str = "gzip str
             out.write(chunk)
             n = out.tell()
             if n > cap:
-                limit = "max_archive_bytes" if budget[0] < limits.max_file_bytes else "max_file_bytes"
-                raise LimitExceededError(limit, cap, f"{what} decompresses past {cap} bytes")
+                raise over_cap(limits, budget, f"{what} decompresses past {cap} bytes")
             check_ratio(n, len(data), limits, what)
             feed = dec.unconsumed_tail
             if dec.eof or (not chunk and not feed):
@@ -302,10 +307,7 @@ def read_tar_member(tar: tarfile.TarFile, info: tarfile.TarInfo, limits: Limits,
 
     cap = min(limits.max_file_bytes, budget[0])
     if info.size > cap:
-        raise LimitExceededError(
-            "max_archive_bytes" if budget[0] < limits.max_file_bytes else "max_file_bytes",
-            cap, f"{info.name} declares {info.size} bytes",
-        )
+        raise over_cap(limits, budget, f"{info.name} declares {info.size} bytes")
     out = io.BytesIO()
     try:
         fh = tar.extractfile(info)
@@ -318,7 +320,7 @@ def read_tar_member(tar: tarfile.TarFile, info: tarfile.TarInfo, limits: Limits,
                     break
                 out.write(chunk)
                 if out.tell() > cap:
-                    raise LimitExceededError("max_archive_bytes", cap, f"{info.name} is larger than {cap} bytes")
+                    raise over_cap(limits, budget, f"{info.name} is larger than {cap} bytes")
     except (tarfile.TarError, EOFError, OSError, ValueError) as exc:
         from tfmodel_lint.loaders import MALFORMED, ArtifactError
 

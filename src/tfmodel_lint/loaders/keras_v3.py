@@ -38,18 +38,20 @@ def load_keras_zip(data: bytes, name: str, display: str, limits: Limits, depth: 
         raise ArtifactError(MALFORMED, f"not a valid zip archive: {exc}") from None
     if "config.json" not in names:
         raise ArtifactError(MALFORMED, "Keras archive without config.json")
-    budget = [limits.max_archive_bytes]
-    config = _read_json_member(zf, "config.json", limits, budget)
+    from tfmodel_lint.loaders.archives import archive_budget
+
+    # Inside another archive, the outer archive's budget of decompressed bytes is shared.
+    with archive_budget(limits, len(data)) as (budget, _size):
+        config = _read_json_member(zf, "config.json", limits, budget)
+        metadata = _read_json_member(zf, "metadata.json", limits, budget) if "metadata.json" in names else None
     if not isinstance(config, dict):
         raise ArtifactError(MALFORMED, f"config.json is a JSON {type(config).__name__}, not an object")
     model = ModelIR(path=display, format=FORMAT)
-    if "metadata.json" in names:
-        metadata = _read_json_member(zf, "metadata.json", limits, budget)
-        if isinstance(metadata, dict):
-            for key in ("keras_version", "date_saved"):
-                value = metadata.get(key)
-                if isinstance(value, str):
-                    model.meta[key] = value[:200]
+    if isinstance(metadata, dict):
+        for key in ("keras_version", "date_saved"):
+            value = metadata.get(key)
+            if isinstance(value, str):
+                model.meta[key] = value[:200]
     walker = ConfigWalker(limits, member="config.json")
     walker.walk_model(config, "")
     model.keras_layers = walker.layers
