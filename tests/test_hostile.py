@@ -308,6 +308,33 @@ def _fifo_dir(tmp: Path, fx: Path) -> Path:
     return d
 
 
+def _nest(base: Path, levels: int) -> Path:
+    path = base
+    for _ in range(levels):  # os.makedirs recurses per level too
+        path = path / "d"
+        path.mkdir()
+    return path
+
+
+def _deep_dir(tmp: Path, fx: Path) -> Path:
+    """A checkout 1100 directories deep: os.walk recursed per level (RecursionError ended
+    the whole run)."""
+    root = tmp / "deep"
+    root.mkdir()
+    (_nest(root, 1100) / "model.pb").write_bytes(reader_graphdef())
+    return root
+
+
+def _deep_savedmodel_assets(tmp: Path, fx: Path) -> Path:
+    import shutil
+
+    sm = tmp / "sm"
+    shutil.copytree(GOOD, sm)
+    (sm / "assets").mkdir(exist_ok=True)
+    (_nest(sm / "assets", 1100) / "vocab.txt").write_text("a\n")  # listed by Path.rglob, recursive too
+    return sm
+
+
 def _savedmodel_symlink_out(tmp: Path, fx: Path) -> Path:
     outside = tmp / "elsewhere.pb"
     outside.write_bytes(GOOD.joinpath("saved_model.pb").read_bytes())
@@ -604,6 +631,8 @@ CASES: list[Case] = [
     Case("dir_of_junk_model_names", _junk_models_dir, ("TFL902",)),
     Case("dir_symlink_outside_not_followed", _symlink_out, ("TFL904",)),
     Case("dir_fifo_named_like_model", _fifo_dir, ("TFL904",)),  # hung until the time budget
+    Case("dir_nested_1100_deep", _deep_dir, ("TFL201",), tolerated=True),
+    Case("savedmodel_assets_1100_deep", _deep_savedmodel_assets, ("TFL201",), tolerated=True),
     # -- TFLite -------------------------------------------------------------------------
     Case("tflite_random", _file("r.tflite", lambda: b"\x10\x00\x00\x00TFL3" + _rand(2000, 8)), ("TFL902",)),
     Case("tflite_empty", _file("e.tflite", b""), ("TFL902",)),
@@ -733,7 +762,9 @@ def test_hostile_input(case: Case, tmp_path: Path, request: pytest.FixtureReques
 
 
 def _tree(root: Path) -> set[str]:
-    return {str(p.relative_to(root)) for p in root.rglob("*")}
+    from tfmodel_lint.discovery import walk_tree
+
+    return {os.path.relpath(os.path.join(d, n), root) for d, dirs, files in walk_tree(root) for n in dirs + files}
 
 
 def test_symlink_outside_is_not_followed_but_inside_is(tmp_path: Path) -> None:
@@ -1018,3 +1049,18 @@ def test_time_budget_fires_again_when_its_first_alarm_is_swallowed() -> None:
     assert swallowed and time.monotonic() - start < 1
     assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
     time.sleep(0.15)  # disarmed: no alarm escapes after the block
+
+
+def test_directory_walks_do_not_recurse_per_level(tmp_path: Path) -> None:
+    """Every walk of a directory tree (discovery, the progress bar's size estimate, a
+    SavedModel's file list) copes with 1100 levels; os.walk and Path.rglob do not on 3.11."""
+    from tfmodel_lint.discovery import Target, expand_paths
+    from tfmodel_lint.reporters.progress import total_bytes
+    from tfmodel_lint.sources import DirSource
+
+    sm = _deep_savedmodel_assets(tmp_path, tmp_path)
+    deep = _deep_dir(tmp_path, tmp_path)
+    assert [t.path.name for t in expand_paths([str(deep)])] == ["model.pb"]
+    assert total_bytes([Target(sm, "savedmodel_dir", "sm")], enough=1 << 40) > 0
+    names = DirSource(sm, Limits()).names()
+    assert "saved_model.pb" in names and any(n.endswith("/vocab.txt") for n in names)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 from tfmodel_lint._records import dataclass
@@ -90,6 +90,33 @@ def _link_allowed(path: Path, root: Path, follow_symlinks: bool) -> bool:
         return False
 
 
+def walk_tree(top: Path | str, followlinks: bool = False) -> Iterator[tuple[str, list[str], list[str]]]:
+    """``os.walk`` top-down, without recursion: on Python 3.11 ``os.walk`` (and
+    ``Path.rglob``) recurse once per level, so a checkout with a thousand nested
+    directories ended the whole run with RecursionError. Prune by editing the yielded
+    directory names; unreadable directories are skipped."""
+    stack = [os.fspath(top)]
+    while stack:
+        here = stack.pop()
+        dirs: list[str] = []
+        files: list[str] = []
+        try:
+            with os.scandir(here) as entries:
+                for entry in entries:
+                    try:
+                        is_dir = entry.is_dir()
+                    except OSError:
+                        is_dir = False
+                    (dirs if is_dir else files).append(entry.name)
+        except OSError:
+            continue
+        yield here, dirs, files
+        for name in reversed(dirs):
+            path = os.path.join(here, name)
+            if followlinks or not os.path.islink(path):
+                stack.append(path)
+
+
 def _realpath(path: Path) -> str | None:
     try:
         return os.path.realpath(path, strict=True)
@@ -107,7 +134,7 @@ def _walk(root: Path, excludes: Sequence[str], follow_symlinks: bool = False,
     walked once (no loops). Only regular files are yielded: opening a fifo blocks.
     """
     seen_dirs = {_realpath(root)}
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=follow_symlinks):
+    for dirpath, dirnames, filenames in walk_tree(root, followlinks=follow_symlinks):
         here = Path(dirpath)
         if here != root and _excluded(here, excludes):
             dirnames[:] = []

@@ -80,13 +80,17 @@ class DirSource:
         return path if path.is_file() and inside(path, self.root) else None
 
     def names(self) -> list[str]:
+        from tfmodel_lint.discovery import walk_tree
+
         out = []
-        for path in sorted(self.root.rglob("*")):
-            if path.is_file() and not path.is_symlink():
-                out.append(path.relative_to(self.root).as_posix())
+        for dirpath, _, filenames in walk_tree(self.root):  # not rglob: it recurses per level
+            for name in filenames:
+                path = Path(dirpath, name)
+                if path.is_file() and not path.is_symlink():
+                    out.append(path.relative_to(self.root).as_posix())
             if len(out) > self.limits.max_archive_entries:
                 break
-        return out
+        return sorted(out)
 
 
 def inside(path: Path, root: Path) -> bool:

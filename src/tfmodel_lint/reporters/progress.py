@@ -14,6 +14,8 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, TextIO
 
+from tfmodel_lint.discovery import walk_tree
+
 if TYPE_CHECKING:
     from tfmodel_lint.discovery import Target
     from tfmodel_lint.engine import ArtifactResult, Linter
@@ -34,7 +36,7 @@ def total_bytes(targets: Sequence[Target], enough: int = MIN_BYTES) -> int:
             total += t.path.stat().st_size
             seen += 1
         elif t.path.is_dir():
-            for dirpath, _, filenames in os.walk(t.path):
+            for dirpath, _, filenames in walk_tree(t.path):
                 for name in filenames:
                     try:
                         total += os.stat(os.path.join(dirpath, name), follow_symlinks=False).st_size
