@@ -39,3 +39,22 @@ def at_least(findings: Sequence[Finding], severity: Severity) -> list[Finding]:
 
 def describe(findings: Sequence[Finding]) -> str:
     return "\n".join(f"{f.code} {f.severity} {f.category} {f.location.logical}: {f.message}" for f in findings)
+
+
+def remove_tree(root: Path) -> None:
+    """Delete a directory tree without recursion. Hostile cases build trees 1100 levels
+    deep, which ``shutil.rmtree`` (and so pytest's clean-up of old temporary
+    directories, in every later session) cannot delete on Python 3.11."""
+    import os
+
+    from tfmodel_lint.discovery import walk_tree
+
+    if not root.is_dir() or root.is_symlink():
+        return
+    dirs: list[str] = []
+    for here, subdirs, files in walk_tree(root):
+        dirs.append(here)
+        for name in files + [d for d in subdirs if os.path.islink(os.path.join(here, d))]:
+            os.unlink(os.path.join(here, name))
+    for here in reversed(dirs):
+        os.rmdir(here)

@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import build_cached
-from tests.helpers import lint
+from tests.helpers import lint, remove_tree
 from tests.quines import gzip_quine, tar_gz_quine, zip_quine
 from tfmodel_lint.limits import Limits
 
@@ -741,6 +741,7 @@ def test_hostile_input(case: Case, tmp_path: Path, request: pytest.FixtureReques
     fx = request.getfixturevalue("fmt") if case.needs_fixtures else tmp_path
     work = tmp_path / "case"
     work.mkdir()
+    request.addfinalizer(lambda: remove_tree(work))  # some trees are too deep for rmtree
     target = case.build(work, fx)
     before = _tree(tmp_path)
     settings = {"limits": case.limits} if case.limits else {}
@@ -1058,9 +1059,45 @@ def test_directory_walks_do_not_recurse_per_level(tmp_path: Path) -> None:
     from tfmodel_lint.reporters.progress import total_bytes
     from tfmodel_lint.sources import DirSource
 
-    sm = _deep_savedmodel_assets(tmp_path, tmp_path)
-    deep = _deep_dir(tmp_path, tmp_path)
-    assert [t.path.name for t in expand_paths([str(deep)])] == ["model.pb"]
-    assert total_bytes([Target(sm, "savedmodel_dir", "sm")], enough=1 << 40) > 0
-    names = DirSource(sm, Limits()).names()
-    assert "saved_model.pb" in names and any(n.endswith("/vocab.txt") for n in names)
+    try:
+        sm = _deep_savedmodel_assets(tmp_path, tmp_path)
+        deep = _deep_dir(tmp_path, tmp_path)
+        assert [t.path.name for t in expand_paths([str(deep)])] == ["model.pb"]
+        assert total_bytes([Target(sm, "savedmodel_dir", "sm")], enough=1 << 40) > 0
+        names = DirSource(sm, Limits()).names()
+        assert "saved_model.pb" in names and any(n.endswith("/vocab.txt") for n in names)
+    finally:
+        remove_tree(tmp_path / "sm")
+        remove_tree(tmp_path / "deep")
+
+
+def test_hdf5_reader_child_is_reaped_while_alarms_keep_interrupting() -> None:
+    import signal
+    import time
+    import types
+
+    from tfmodel_lint.loaders.keras_h5 import reap
+
+    class Alarm(Exception):
+        pass
+
+    def interrupt(signum: int, frame: types.FrameType | None) -> None:
+        if frame is not None and frame.f_code is reap.__code__:  # only while reaping, not after
+            raise Alarm()
+
+    pid = os.fork()
+    if pid == 0:  # a child that takes a while to exit
+        try:
+            time.sleep(0.2)
+        finally:
+            os._exit(0)
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    signal.setitimer(signal.ITIMER_REAL, 0.001, 0.001)  # far more often than the budget's repeat
+    try:
+        with pytest.raises(Alarm):
+            reap(pid, kill=False)  # waitpid is interrupted again and again
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    with pytest.raises(ChildProcessError):
+        os.waitpid(pid, 0)  # already reaped: nothing left behind

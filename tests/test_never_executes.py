@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT, build_cached
+from tests.helpers import remove_tree
 from tests.test_hostile import CASES
 
 GUARD = ROOT / "tests" / "never_executes_guard.py"
@@ -61,6 +62,7 @@ def test_linting_every_fixture_executes_nothing(tmp_path: Path, request: pytest.
                         and p not in paths and (p / "manifest.json").is_file()))  # other builders' fixtures
     hostile_dir = tmp_path / "hostile"
     hostile_dir.mkdir()
+    request.addfinalizer(lambda: remove_tree(hostile_dir))  # some trees are too deep for rmtree
     paths.extend(_hostile_inputs(hostile_dir, fmt))
     work = tmp_path / "cwd"
     work.mkdir()

@@ -176,9 +176,7 @@ def read_root_attrs_isolated(path_or_data: str | bytes, limits: Limits) -> dict[
                     break
                 chunks.append(chunk)
     finally:
-        if not finished:
-            os.kill(pid, signal.SIGKILL)
-        os.waitpid(pid, 0)
+        reap(pid, kill=not finished)
     if not finished:
         raise LimitExceededError("time_budget", seconds, "reading the HDF5 root attributes did not finish")
     try:
@@ -195,6 +193,26 @@ def read_root_attrs_isolated(path_or_data: str | bytes, limits: Limits) -> dict[
         raise err
     result: dict[str, str | None] = answer["ok"]
     return result
+
+
+def reap(pid: int, kill: bool) -> None:
+    """Kill (when asked) and wait for the reader child, even while the time budget's alarm
+    keeps raising (it repeats until the artifact is given up): an interrupted waitpid
+    would leave the child behind. What interrupted is raised once the child is gone."""
+    interrupted: BaseException | None = None
+    while True:
+        try:
+            if kill:
+                os.kill(pid, signal.SIGKILL)
+                kill = False
+            os.waitpid(pid, 0)
+            break
+        except (ProcessLookupError, ChildProcessError):
+            break
+        except BaseException as exc:  # noqa: BLE001 - finish reaping, then raise it
+            interrupted = exc
+    if interrupted is not None:
+        raise interrupted
 
 
 def load_h5(data: bytes, name: str, display: str, limits: Limits, depth: int) -> Loaded:
