@@ -1101,3 +1101,34 @@ def test_hdf5_reader_child_is_reaped_while_alarms_keep_interrupting() -> None:
         signal.signal(signal.SIGALRM, previous)
     with pytest.raises(ChildProcessError):
         os.waitpid(pid, 0)  # already reaped: nothing left behind
+
+
+def test_dir_source_member_check_follows_every_component(tmp_path: Path) -> None:
+    """The per-member check walks only the member's components; a symlinked directory
+    on the way out, a symlink to a file outside, '..' and a link that stays inside are
+    each judged as full resolution would judge them."""
+    from tfmodel_lint.limits import Limits
+    from tfmodel_lint.loaders import ArtifactError
+    from tfmodel_lint.sources import DirSource
+
+    outside = tmp_path / "outside"
+    (outside / "sub").mkdir(parents=True)
+    (outside / "sub" / "variables.index").write_bytes(b"secret")
+    model = tmp_path / "model"
+    (model / "inner").mkdir(parents=True)
+    (model / "saved_model.pb").write_bytes(b"")
+    (model / "inner" / "real.txt").write_bytes(b"ok")
+    (model / "variables").symlink_to(outside / "sub", target_is_directory=True)
+    (model / "alias").symlink_to(model / "inner", target_is_directory=True)
+    (model / "leak.txt").symlink_to(outside / "sub" / "variables.index")
+    src = DirSource(model, Limits())
+    assert src.member_inside("saved_model.pb") and src.member_inside("inner/real.txt")
+    assert src.member_inside("alias/real.txt")  # a link that stays inside
+    assert src.member_inside("missing/file")  # nothing to follow; reading fails on its own
+    assert not src.member_inside("variables/variables.index")
+    assert not src.member_inside("leak.txt")
+    assert not src.member_inside("../outside/sub/variables.index")
+    assert not src.member_inside("inner/../../outside/sub/variables.index")
+    with pytest.raises(ArtifactError):
+        src.read("variables/variables.index")
+    assert src.read("alias/real.txt") == b"ok"

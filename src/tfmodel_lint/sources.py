@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import os
 import posixpath
+import stat
 import zlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -50,11 +51,30 @@ class DirSource:
         self.limits = limits
         self._real_root: str | None = None
 
-    def contains(self, path: Path) -> bool:
-        """Whether ``path`` (symlinks resolved) lies inside the directory."""
+    def _root(self) -> str:
         if self._real_root is None:
             self._real_root = os.path.realpath(self.root)
-        return _under(path, self._real_root)
+        return self._real_root
+
+    def member_inside(self, name: str) -> bool:
+        """Whether member ``name`` (symlinks resolved) lies inside the directory: only the
+        member's own components are checked with ``lstat`` (the root is resolved once);
+        a symlink among them, or a ``..``, gets the full resolution."""
+        root = self._root()
+        current = root
+        for part in name.split("/"):
+            if part in ("", ".", ".."):
+                return _under(self._path(name), root)
+            current = os.path.join(current, part)
+            try:
+                mode = os.lstat(current).st_mode
+            except OSError:
+                return True  # missing: reading it fails on its own
+            except ValueError:  # a NUL byte
+                return False
+            if stat.S_ISLNK(mode):
+                return _under(self._path(name), root)
+        return True
 
     def _path(self, name: str) -> Path:
         return self.root.joinpath(*name.split("/"))
@@ -67,7 +87,7 @@ class DirSource:
 
     def read(self, name: str) -> bytes:
         path = self._path(name)
-        if not self.contains(path):
+        if not self.member_inside(name):
             from tfmodel_lint.loaders import UNSAFE_MEMBER, ArtifactError
 
             raise ArtifactError(UNSAFE_MEMBER, f"{name} is a symlink pointing outside the model directory; not read")
@@ -77,7 +97,7 @@ class DirSource:
         """The file on disk that :meth:`read` would read, for a streamed reader; ``None``
         when ``read`` would refuse it (then ``read`` says why)."""
         path = self._path(name)
-        return path if path.is_file() and inside(path, self.root) else None
+        return path if path.is_file() and self.member_inside(name) else None
 
     def names(self) -> list[str]:
         from tfmodel_lint.discovery import walk_tree

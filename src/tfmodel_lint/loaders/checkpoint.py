@@ -282,7 +282,7 @@ class RangeReader:
     def _read_dir(self, source: DirSource, name: str, offset: int, size: int) -> bytes:
         path = source.root.joinpath(*name.split("/"))
         if name not in self._checked:
-            if not source.contains(path):
+            if not source.member_inside(name):
                 raise RangeError(f"{name} is a symlink pointing outside the model directory; not read")
             self._checked.add(name)
         try:
