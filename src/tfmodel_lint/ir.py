@@ -281,10 +281,16 @@ class Function:
         return [i for i in nd.input if not i.startswith("^")]
 
     def input_edge(self, nd: NodeDef, position: int) -> Edge | None:
-        inputs = self.data_inputs(nd)
-        if position < 0 or position >= len(inputs):
+        if position < 0:
             return None
-        return self.resolve_input(inputs[position])
+        k = 0
+        for text in nd.input:  # without building the list: a Save node has thousands
+            if text.startswith("^"):
+                continue
+            if k == position:
+                return self.resolve_input(text)
+            k += 1
+        return None
 
 
 @dataclass(frozen=True, slots=True)
