@@ -1132,3 +1132,14 @@ def test_dir_source_member_check_follows_every_component(tmp_path: Path) -> None
     with pytest.raises(ArtifactError):
         src.read("variables/variables.index")
     assert src.read("alias/real.txt") == b"ok"
+
+
+def test_dir_source_file_list_over_the_entry_limit_is_a_limit_not_a_cut(tmp_path: Path) -> None:
+    from tfmodel_lint.limits import LimitExceededError, Limits
+    from tfmodel_lint.sources import DirSource
+
+    for i in range(6):
+        (tmp_path / f"f{i}").write_bytes(b"")
+    assert len(DirSource(tmp_path, Limits(max_archive_entries=6)).names()) == 6
+    with pytest.raises(LimitExceededError, match="max-archive-entries=5"):
+        DirSource(tmp_path, Limits(max_archive_entries=5)).names()

@@ -109,7 +109,8 @@ class DirSource:
                 if path.is_file() and not path.is_symlink():
                     out.append(path.relative_to(self.root).as_posix())
             if len(out) > self.limits.max_archive_entries:
-                break
+                raise LimitExceededError("max_archive_entries", self.limits.max_archive_entries,
+                                         f"{self.root.name} holds more files than that")
         return sorted(out)
 
 
