@@ -31,6 +31,7 @@ from tfmodel_lint.limits import Limits
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "models"
 GOOD = EXAMPLES / "malicious_reader"
+REGRESSIONS = Path(__file__).resolve().parent / "fixtures" / "fuzz_regressions"
 LFS = b"version https://git-lfs.github.com/spec/v1\noid sha256:" + b"0" * 64 + b"\nsize 1234\n"
 
 
@@ -673,6 +674,9 @@ CASES: list[Case] = [
          needs_fixtures=True, tolerated=True),
     Case("tfjs_string_weight_huge", _tfjs_dir(lambda d: d, shard=lambda b: b"\xff\xff\xff\x7f" + b[4:]),
          ("TFL903",), needs_fixtures=True, limits=Limits(max_string_bytes=1 << 20)),
+    # -- HDF5 ---------------------------------------------------------------------------
+    Case("h5_segfaults_libhdf5", _file("model.h5", (REGRESSIONS / "hdf5_vlen_read_segfault.h5").read_bytes),
+         ("TFL902",)),  # found by fuzzing: libhdf5 dies of SIGSEGV reading a vlen string attribute
     # -- format mismatch ----------------------------------------------------------------
     Case("h5_that_is_a_zip", _file("model.h5", lambda: zip_bytes([("graph.pb", reader_graphdef())])),
          ("TFL907", "TFL201")),
@@ -1143,3 +1147,26 @@ def test_dir_source_file_list_over_the_entry_limit_is_a_limit_not_a_cut(tmp_path
     assert len(DirSource(tmp_path, Limits(max_archive_entries=6)).names()) == 6
     with pytest.raises(LimitExceededError, match="max-archive-entries=5"):
         DirSource(tmp_path, Limits(max_archive_entries=5)).names()
+
+
+def test_hdf5_reader_child_dies_quietly() -> None:
+    """The forked HDF5 reader drops inherited fatal-signal handlers: a file that crashes
+    libhdf5 is reported by the parent, and neither faulthandler nor a fuzzer's handler
+    (which would write a crash artifact) speaks for the child."""
+    import subprocess
+    import sys
+
+    code = ("import sys\n"
+            "from tfmodel_lint.limits import Limits\n"
+            "from tfmodel_lint.loaders import ArtifactError\n"
+            "from tfmodel_lint.loaders.keras_h5 import read_root_attrs_isolated\n"
+            "try:\n"
+            "    read_root_attrs_isolated(open(sys.argv[1], 'rb').read(), Limits())\n"
+            "except ArtifactError as exc:\n"
+            "    print(exc.message)\n")
+    proc = subprocess.run([sys.executable, "-X", "faulthandler", "-c", code,
+                           str(REGRESSIONS / "hdf5_vlen_read_segfault.h5")],
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "crashed libhdf5" in proc.stdout, proc.stdout
+    assert "Fatal Python error" not in proc.stderr, proc.stderr[-2000:]

@@ -130,6 +130,30 @@ def model_from_attrs(attrs: dict[str, str | None], display: str, limits: Limits,
 HDF5_READ_SECONDS = 5.0
 
 
+#: Signals by which libhdf5 can die on a crafted file (SIGSEGV is the one fuzzing finds).
+_FATAL_SIGNALS = ("SIGSEGV", "SIGBUS", "SIGABRT", "SIGFPE", "SIGILL")
+
+
+def _die_quietly() -> None:
+    """In the reader child: a fatal signal kills it outright, with no report of its own.
+
+    The parent reports the file (the child's pipe closes without an answer). Handlers
+    inherited from the parent would otherwise speak for the child: ``faulthandler``
+    (enabled by pytest, ``-X faulthandler``) prints a fatal error, and a fuzzer's
+    (libFuzzer's under atheris) writes a crash artifact for an input the linter handles.
+    """
+    import faulthandler
+
+    faulthandler.disable()
+    for name in _FATAL_SIGNALS:
+        number = getattr(signal, name, None)
+        if number is not None:
+            try:
+                signal.signal(number, signal.SIG_DFL)
+            except (OSError, ValueError):  # not the main thread: keep the inherited handler
+                pass
+
+
 def read_root_attrs_isolated(path_or_data: str | bytes, limits: Limits) -> dict[str, str | None]:
     """:func:`read_root_attrs` in a forked child with a deadline (POSIX); in-process elsewhere."""
     if not hasattr(os, "fork"):
@@ -142,6 +166,7 @@ def read_root_attrs_isolated(path_or_data: str | bytes, limits: Limits) -> dict[
     if pid == 0:  # child: read, report as JSON, exit without running any cleanup
         code = 0
         try:
+            _die_quietly()
             os.close(rfd)
             try:
                 reply: dict[str, object] = {"ok": read_root_attrs(path_or_data, limits)}
