@@ -90,6 +90,59 @@ def target_savedmodel(data: bytes) -> None:
     _lint(load_bytes, data, "saved_model.pb")
 
 
+def _shape(models: list[Any]) -> list[tuple[str, list[tuple[str, str, list[str]]]]]:
+    return [(f.name, [(nd.name, nd.op, list(nd.input)) for nd in f.node_defs])
+            for model in models for f in model.all_functions()]
+
+
+def target_streamed(data: bytes) -> None:
+    """Differential: the streamed parse of large binary SavedModels and GraphDefs
+    (memory-mapped, node lists kept serialized), forced for inputs of any size, against
+    the whole-bytes parse. The streamed path may decline an input (``None``: the linter
+    then parses it whole); otherwise both give the same format and the same functions,
+    nodes and inputs, or both refuse the input. One allowed difference: protobuf's
+    nesting limit counts from each node in the streamed path, so a file the whole parse
+    refuses as too deeply nested may be analysed. The rules then run on the result."""
+    import os
+    import tempfile
+    from types import SimpleNamespace
+
+    from tfmodel_lint.limits import PROTOBUF_DEPTH_ERROR
+    from tfmodel_lint.loaders import tf_graph
+
+    path = _STATE.get("stream_file")
+    if path is None:
+        fd, name = tempfile.mkstemp(prefix="tfmodel-lint-fuzz-", suffix=".pb")
+        os.close(fd)
+        path = _STATE["stream_file"] = Path(name)
+    path.write_bytes(data)
+    saved = tf_graph.STREAM_MIN_BYTES
+    tf_graph.STREAM_MIN_BYTES = 0
+    try:
+        try:
+            streamed = tf_graph.models_from_path(path, "saved_model.pb", "m", limits())
+        except expected_errors() as exc:
+            streamed = exc
+    finally:
+        tf_graph.STREAM_MIN_BYTES = saved
+    if streamed is None:
+        return
+    try:
+        whole: Any = tf_graph.models_from_bytes(data, "saved_model.pb", "m", limits())
+    except expected_errors() as exc:
+        whole = exc
+    if isinstance(streamed, BaseException) or isinstance(whole, BaseException):
+        deeper = isinstance(whole, BaseException) and not isinstance(streamed, BaseException) and (
+            PROTOBUF_DEPTH_ERROR in str(whole) or "nest" in str(whole) or "recursion" in str(whole).lower())
+        if isinstance(streamed, BaseException) != isinstance(whole, BaseException) and not deeper:
+            raise AssertionError(f"streamed parse gave {streamed!r:.300}, whole parse {whole!r:.300}")
+        if isinstance(streamed, BaseException):
+            return
+    elif streamed[0] != whole[0] or _shape(streamed[1]) != _shape(whole[1]):
+        raise AssertionError(f"streamed and whole parses differ: {streamed[0]} vs {whole[0]}")
+    run_rules(SimpleNamespace(models=streamed[1]))
+
+
 def target_tflite(data: bytes) -> None:
     from tfmodel_lint.loaders.tflite import load_tflite
 
@@ -242,6 +295,8 @@ class Harness:
 HARNESSES: dict[str, Harness] = {h.name: h for h in (
     Harness("savedmodel", target_savedmodel,
             lambda: _files("saved_model.pb", "*.pbtxt", "*.meta", "*.pb", limit=48, max_bytes=512 << 10)),
+    Harness("streamed", target_streamed,
+            lambda: _files("saved_model.pb", "*.pb", limit=48, max_bytes=512 << 10)),
     Harness("hdf5", target_hdf5, lambda: _h5_seed() + _files("*.h5", limit=8, max_bytes=512 << 10)),
     Harness("keras", target_keras, lambda: _keras_zip_seed() + _files("*.keras", limit=8, max_bytes=512 << 10)),
     Harness("tflite", target_tflite, lambda: _files("*.tflite", limit=16)),

@@ -30,7 +30,7 @@ def fixtures_built() -> None:
     build_cached("build_format_fixtures.py")  # seeds come from the fixture cache too
 
 
-@pytest.mark.parametrize("name", ["savedmodel", "hdf5", "keras", "tflite", "tfjs", "archives", "marshal"])
+@pytest.mark.parametrize("name", ["savedmodel", "streamed", "hdf5", "keras", "tflite", "tfjs", "archives", "marshal"])
 def test_short_fuzz_run(name: str, fixtures_built: None) -> None:
     try:
         proc = subprocess.run([sys.executable, "-m", "fuzz.short_run", name, str(COUNT), str(SEED)],
