@@ -37,12 +37,15 @@ class Target:
         return self.display
 
 
-def display_path(path: Path, base: Path | None = None, real_base: str | None = None) -> str:
+def display_path(path: Path, base: Path | None = None, real_base: str | None = None,
+                 real: str | None = None) -> str:
     """``path`` relative to ``base`` (default: the working directory), both with symlinks
-    resolved; as given when it lies elsewhere. ``real_base``: ``base`` already resolved."""
+    resolved; as given when it lies elsewhere. ``real_base``, ``real``: ``base`` and
+    ``path`` already resolved."""
     if real_base is None:
         real_base = os.path.realpath(base or os.getcwd())
-    real = os.path.realpath(path)
+    if real is None:
+        real = os.path.realpath(path)
     if real == real_base:
         return "."
     prefix = real_base if real_base.endswith(os.sep) else real_base + os.sep
@@ -133,7 +136,7 @@ def _walk(root: Path, excludes: Sequence[str], follow_symlinks: bool = False,
     are named in ``skipped``. With it, every link is followed, each real directory is
     walked once (no loops). Only regular files are yielded: opening a fifo blocks.
     """
-    seen_dirs = {_realpath(root)}
+    seen_dirs = {_realpath(root)} if follow_symlinks else set()
     for dirpath, dirnames, filenames in walk_tree(root, followlinks=follow_symlinks):
         here = Path(dirpath)
         if here != root and _excluded(here, excludes):
@@ -150,10 +153,11 @@ def _walk(root: Path, excludes: Sequence[str], follow_symlinks: bool = False,
                 if skipped is not None and not _link_allowed(sub, root, False) and not _excluded(sub, excludes):
                     skipped.append(f"{sub}: symlinked directory leaving {root}, not followed (--follow-symlinks)")
                 continue
-            real = _realpath(sub)
-            if real is None or real in seen_dirs:
-                continue
-            seen_dirs.add(real)
+            if follow_symlinks:  # without links followed, no directory can be reached twice
+                real = _realpath(sub)
+                if real is None or real in seen_dirs:
+                    continue
+                seen_dirs.add(real)
             keep.append(name)
         dirnames[:] = keep
         for name in sorted(filenames):
@@ -176,9 +180,10 @@ def expand_paths(paths: Sequence[str], excludes: Sequence[str] = (), base: Path 
     real_base = os.path.realpath(base or os.getcwd())
 
     def add(path: Path, kind: str) -> None:
-        key = os.path.realpath(path) if path.exists() else str(path)
+        real = os.path.realpath(path)
+        key = real if path.exists() else str(path)
         if key not in found:
-            found[key] = Target(path, kind, display_path(path, real_base=real_base))
+            found[key] = Target(path, kind, display_path(path, real_base=real_base, real=real))
 
     for raw in paths:
         path = Path(raw)
