@@ -89,6 +89,19 @@ def test_lying_flex_op_runs_its_nodedef(fmt: Path) -> None:
     assert mism and "FlexIdentity" in mism[0].message and "ReadFile" in mism[0].message
 
 
+@pytest.mark.parametrize(("limit", "setting"), [("max_functions", 1), ("max_nodes", 5)])
+def test_tflite_subgraph_and_node_limits(fmt: Path, limit: str, setting: int) -> None:
+    """A TFLite file with more subgraphs (a while loop has three) or more tensors and
+    operators than allowed is TFL903 naming the limit; the next model is still linted."""
+    other = fmt / "tflite" / "flex_reader.tflite"
+    result = lint(fmt / "tflite" / "flex_while.tflite", other,
+                  limits=Limits(**{limit: setting}))  # type: ignore[arg-type]
+    over = [f for f in result.findings if f.code == "TFL903" and f.artifact.endswith("flex_while.tflite")]
+    assert len(over) == 1 and f"{limit.replace('_', '-')}={setting}" in over[0].message, over
+    if limit == "max_functions":  # the single-subgraph model is within it, and linted
+        assert any(f.code == "TFL201" and f.artifact.endswith("flex_reader.tflite") for f in result.findings)
+
+
 # -- TF.js -----------------------------------------------------------------------------
 
 
