@@ -6,9 +6,10 @@ imports :mod:`inspect`. With ~45 record classes that was ~30 ms of a ~120 ms lin
 of one small model, the largest single cost of start-up, which a pre-commit hook pays
 on every commit (see ``bench/``).
 
-Here only ``__init__`` is generated (one ``exec`` per class, on its first
-instantiation, so construction is as fast as with dataclasses); ``__eq__``, ``__hash__``, ``__repr__`` and the frozen
-``__setattr__`` are shared functions driven by :func:`operator.attrgetter`.
+Here only ``__init__`` is generated: compiled from the field names on the class's first
+instantiation and made into a function from the code object, without ``exec``, so
+construction is as fast as with dataclasses. ``__eq__``, ``__hash__``, ``__repr__`` and
+the frozen ``__setattr__`` are shared functions driven by :func:`operator.attrgetter`.
 Supported: ``frozen``, ``slots``, ``eq``, ``repr``, field defaults,
 ``field(default=..., default_factory=..., repr=..., compare=...)``, ``__post_init__``,
 inheritance from other records, ``ClassVar`` annotations (skipped), :func:`replace`,
@@ -21,6 +22,7 @@ Type checkers see it as a dataclass through :func:`typing.dataclass_transform`.
 
 from __future__ import annotations
 
+import types
 from collections.abc import Callable
 from operator import attrgetter
 from typing import Any, TypeVar, dataclass_transform, overload
@@ -106,17 +108,21 @@ def _collect(cls: type) -> list[Field]:
 
 
 def _make_init(cls: type, flds: list[Field], frozen: bool) -> Callable[..., None]:
+    """Compile ``__init__`` from the field names (our own source text, never model
+    content) and make the function from its code object: nothing is executed here."""
     params: list[str] = []
+    defaults: list[Any] = []
     body: list[str] = []
     env: dict[str, Any] = {"MISSING": MISSING, "setattr_": object.__setattr__}
     for i, f in enumerate(flds):
         if f.default_factory is not MISSING:
             env[f"factory{i}"] = f.default_factory
             params.append(f"{f.name}=MISSING")
+            defaults.append(MISSING)
             value = f"factory{i}() if {f.name} is MISSING else {f.name}"
         elif f.default is not MISSING:
-            env[f"default{i}"] = f.default
-            params.append(f"{f.name}=default{i}")
+            params.append(f"{f.name}=MISSING")  # the value is set below, as the function's default
+            defaults.append(f.default)
             value = f.name
         else:
             params.append(f.name)
@@ -124,11 +130,10 @@ def _make_init(cls: type, flds: list[Field], frozen: bool) -> Callable[..., None
         body.append(f"setattr_(self, {f.name!r}, {value})" if frozen else f"self.{f.name} = {value}")
     if hasattr(cls, "__post_init__"):
         body.append("self.__post_init__()")
-    src = (f"def __init__(self, {', '.join(params)}):\n    " if params else "def __init__(self):\n    ") + \
-        ("\n    ".join(body) or "pass") + "\n"
-    namespace: dict[str, Any] = {}
-    exec(compile(src, f"<record {cls.__qualname__}>", "exec"), env, namespace)
-    init: Callable[..., None] = namespace["__init__"]
+    src = f"def __init__(self, {', '.join(params)}):\n    " + ("\n    ".join(body) or "pass") + "\n"
+    module = compile(src, f"<record {cls.__qualname__}>", "exec")
+    code = next(c for c in module.co_consts if isinstance(c, types.CodeType))
+    init = types.FunctionType(code, env, "__init__", tuple(defaults) or None)
     init.__qualname__ = f"{cls.__qualname__}.__init__"
     return init
 
