@@ -1056,6 +1056,68 @@ def test_time_budget_fires_again_when_its_first_alarm_is_swallowed() -> None:
     time.sleep(0.15)  # disarmed: no alarm escapes after the block
 
 
+def test_alarm_skips_places_where_python_would_swallow_it() -> None:
+    """Inside a ``__del__`` or a garbage-collector callback an exception is only printed
+    ("Exception ignored in ..."): the alarm does not raise there but a moment later."""
+    import gc
+    import sys
+
+    from tfmodel_lint.engine import unraisable_context
+
+    seen: list[bool] = []
+
+    class Finalized:
+        def __del__(self) -> None:
+            seen.append(unraisable_context(sys._getframe()))
+
+    def callback(phase: str, info: dict[str, int]) -> None:
+        seen.append(unraisable_context(sys._getframe()))
+
+    Finalized()
+    gc.callbacks.append(callback)
+    try:
+        gc.collect()
+    finally:
+        gc.callbacks.remove(callback)
+    assert len(seen) >= 3 and all(seen), seen  # __del__, then the callback's start and stop
+    assert not unraisable_context(sys._getframe())
+
+
+def test_time_budget_never_raises_inside_a_gc_callback() -> None:
+    """A collector callback that takes a good part of the time (as a test tool's timing
+    callback can): no exception is ever swallowed, and the budget still ends the block."""
+    import gc
+    import sys
+    import time
+
+    from tfmodel_lint.engine import TimeBudgetExceeded, time_budget
+
+    unraisable: list[object] = []
+
+    def slow_callback(phase: str, info: dict[str, int]) -> None:
+        end = time.monotonic() + 0.03
+        while time.monotonic() < end:
+            pass
+
+    previous_hook = sys.unraisablehook
+    sys.unraisablehook = unraisable.append
+    gc.callbacks.append(slow_callback)
+    start = time.monotonic()
+    try:
+        with pytest.raises(TimeBudgetExceeded):
+            with time_budget(0.05):
+                while time.monotonic() - start < 5:
+                    busy = time.monotonic() + 0.02
+                    while time.monotonic() < busy:
+                        pass
+                    gc.collect(0)  # then 30 ms in the callback, every time
+    finally:
+        gc.callbacks.remove(slow_callback)
+        sys.unraisablehook = previous_hook
+    assert not unraisable, unraisable
+    assert time.monotonic() - start < 2
+
+
 def test_directory_walks_do_not_recurse_per_level(tmp_path: Path) -> None:
     """Every walk of a directory tree (discovery, the progress bar's size estimate, a
     SavedModel's file list) copes with 1100 levels; os.walk and Path.rglob do not on 3.11."""

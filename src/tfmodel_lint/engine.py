@@ -7,11 +7,12 @@ worker processes, with a serial fallback; results come back in a deterministic o
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tfmodel_lint._records import dataclass, field, replace
 from tfmodel_lint.discovery import Target
@@ -21,6 +22,9 @@ from tfmodel_lint.loaders import LIMIT, NO_MODEL, UNREADABLE, ArtifactError, Loa
 from tfmodel_lint.rules.base import RuleContext
 from tfmodel_lint.rules.registry import Registry
 from tfmodel_lint.signatures import SignatureDB
+
+if TYPE_CHECKING:
+    from types import FrameType
 
 INTERNAL = "TFL999"
 
@@ -44,14 +48,27 @@ class TimeBudgetExceeded(BaseException):
 ALARM_REPEAT = 0.05
 
 
+def unraisable_context(frame: FrameType | None) -> bool:
+    """Whether an exception raised in ``frame`` would be swallowed by Python (printed as
+    "Exception ignored in ..."): inside a ``__del__`` or a garbage-collector callback.
+    The budget's alarm skips such places; it repeats, so it lands elsewhere a moment later."""
+    callbacks = {getattr(cb, "__code__", None) for cb in gc.callbacks}
+    while frame is not None:
+        code = frame.f_code
+        if code.co_name == "__del__" or code in callbacks:
+            return True
+        frame = frame.f_back
+    return False
+
+
 @contextmanager
 def time_budget(seconds: float) -> Iterator[None]:
     """Raise TimeBudgetExceeded after ``seconds``, and again every ALARM_REPEAT seconds
     until the block is left (main thread on POSIX only)."""
     armed = [True]
 
-    def on_alarm(signum: int, frame: object) -> None:
-        if armed[0]:
+    def on_alarm(signum: int, frame: FrameType | None) -> None:
+        if armed[0] and not unraisable_context(frame):
             raise TimeBudgetExceeded()
 
     installed = False
