@@ -810,36 +810,42 @@ class Suite:
         "modelaudit": ["modelaudit"],
     }
 
+    def venv_install(self, venv: Path, label: str, stamp: str, installs: list[list[str]]) -> str | None:
+        """Create ``venv`` and run each ``pip install`` argument list in it, unless its
+        marker already holds ``stamp``; an ``error: ...`` text when that fails."""
+        py = venv / "bin" / "python"
+        marker = venv / ".bench-installed"
+        if marker.is_file() and marker.read_text() == stamp:
+            return None
+        print(f"  installing {label} into {shorten(str(venv))} ...", flush=True)
+        self.built.append(f"{label} venv")
+        try:
+            if not py.exists():
+                subprocess.run([self.python, "-m", "venv", "--clear", str(venv)], check=True, capture_output=True,
+                               timeout=300)
+            for args in installs:
+                proc = subprocess.run([str(py), "-m", "pip", "install", "--quiet", *args], capture_output=True,
+                                      text=True, timeout=1800, check=False)
+                if proc.returncode != 0:
+                    errs = [ln for ln in proc.stderr.splitlines() if "is ignored" not in ln and ln.strip()]
+                    return f"error: pip install failed: {' '.join(errs[-3:])[:300]}"
+            marker.write_text(stamp)
+        except (OSError, subprocess.SubprocessError) as exc:
+            return f"error: cannot create the venv: {exc}"
+        return None
+
     def install_self(self) -> dict[str, str]:
         """A venv with this checkout installed as pre-commit installs a hook (``pip install .``,
         not editable), reinstalled when the sources change."""
         venv = self.out / "self-venv"
-        py = venv / "bin" / "python"
         digest = hashlib.sha256()
         sources = [ROOT / "pyproject.toml", *(ROOT / "src").rglob("*.py"), *(ROOT / "signatures").glob("*.json")]
         for path in sorted(sources):
             digest.update(path.relative_to(ROOT).as_posix().encode() + b"\0" + path.read_bytes())
-        stamp = digest.hexdigest()
-        marker = venv / ".bench-installed"
         info = {"venv": shorten(str(venv))}
-        if not marker.is_file() or marker.read_text() != stamp:
-            print(f"  installing tfmodel-lint into {shorten(str(venv))} ...", flush=True)
-            self.built.append("tfmodel-lint venv")
-            try:
-                if not py.exists():
-                    subprocess.run([self.python, "-m", "venv", "--clear", str(venv)], check=True, capture_output=True,
-                                   timeout=300)
-                steps = [[str(py), "-m", "pip", "install", "--quiet", str(ROOT)],
-                         [str(py), "-m", "pip", "install", "--quiet", "--no-deps", "--force-reinstall", str(ROOT)]]
-                for cmd in steps:
-                    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=1800, check=False)
-                    if proc.returncode != 0:
-                        errs = [ln for ln in proc.stderr.splitlines() if "is ignored" not in ln and ln.strip()]
-                        return {**info, "error": f"error: pip install failed: {' '.join(errs[-3:])[:300]}"}
-                marker.write_text(stamp)
-            except (OSError, subprocess.SubprocessError) as exc:
-                return {**info, "error": f"error: cannot create the venv: {exc}"}
-        return {**info, "bin": str(venv / "bin")}
+        error = self.venv_install(venv, "tfmodel-lint", digest.hexdigest(),
+                                  [[str(ROOT)], ["--no-deps", "--force-reinstall", str(ROOT)]])
+        return {**info, "error": error} if error else {**info, "bin": str(venv / "bin")}
 
     def install_peers(self) -> dict[str, dict[str, str]]:
         base = self.out / "peers-venv"
@@ -848,30 +854,17 @@ class Suite:
         for name, specs in self.PEERS.items():
             venv = base / name
             exe = venv / "bin" / name
-            py = venv / "bin" / "python"
             pkgs = [p.format(tf=tf_version) for p in specs]
             info = {"venv": shorten(str(venv)), "packages": " ".join(pkgs)}
-            marker = venv / ".bench-installed"
-            if not exe.exists() or not marker.is_file() or marker.read_text() != info["packages"]:
-                print(f"  installing {name} into {shorten(str(venv))} ...", flush=True)
-                self.built.append(f"{name} venv")
-                try:
-                    if not py.exists():
-                        subprocess.run([self.python, "-m", "venv", "--clear", str(venv)], check=True,
-                                       capture_output=True, timeout=300)
-                    proc = subprocess.run([str(py), "-m", "pip", "install", "--quiet", *pkgs], capture_output=True,
-                                          text=True, timeout=1800, check=False)
-                    if proc.returncode != 0:
-                        errs = [ln for ln in proc.stderr.splitlines() if "is ignored" not in ln and ln.strip()]
-                        info["error"] = f"error: pip install failed: {' '.join(errs[-3:])[:300]}"
-                    else:
-                        marker.write_text(info["packages"])
-                except (OSError, subprocess.SubprocessError) as exc:
-                    info["error"] = f"error: cannot create the venv: {exc}"
-            if "error" not in info and not exe.exists():
+            if not exe.exists():  # install again
+                (venv / ".bench-installed").unlink(missing_ok=True)
+            error = self.venv_install(venv, name, info["packages"], [pkgs])
+            if error:
+                info["error"] = error
+            elif not exe.exists():
                 info["error"] = f"error: {name} executable missing after install"
-            if "error" not in info:
-                info["version"] = pkg_version(str(py), name)
+            else:
+                info["version"] = pkg_version(str(venv / "bin" / "python"), name)
                 info["exe"] = str(exe)
             status[name] = info
         return status

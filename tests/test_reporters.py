@@ -305,3 +305,15 @@ def test_json_report_validates_against_the_published_schema(tmp_path: Path,
     broken = json.loads(out)
     broken["findings"][0]["severity"] = "severe"
     assert not validator.is_valid(broken)
+
+
+def test_builtin_reporter_shortcut_matches_the_registered_entry_points() -> None:
+    """``get_reporter`` finds the built-in formats without scanning installed packages;
+    its table must say exactly what pyproject.toml registers."""
+    from tfmodel_lint.entrypoints import entry_points
+    from tfmodel_lint.reporters import BUILTIN, GROUP
+
+    registered = {ep.name: ep.value for ep in entry_points(GROUP) if ep.dist == "tfmodel-lint"}
+    assert registered == BUILTIN
+    for name in BUILTIN:
+        assert get_reporter(name).__name__ == BUILTIN[name].rsplit(":", 1)[1]

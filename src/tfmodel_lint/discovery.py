@@ -20,6 +20,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 from tfmodel_lint._records import dataclass
+from tfmodel_lint.sources import inside, within
 
 SAVED_MODEL_FILES = ("saved_model.pb", "saved_model.pbtxt")
 MODEL_SUFFIXES = (".pb", ".pbtxt", ".zip", ".h5", ".hdf5", ".keras", ".tflite", ".meta", ".tar", ".tgz", ".tar.gz")
@@ -37,21 +38,14 @@ class Target:
         return self.display
 
 
-def display_path(path: Path, base: Path | None = None, real_base: str | None = None,
-                 real: str | None = None) -> str:
-    """``path`` relative to ``base`` (default: the working directory), both with symlinks
-    resolved; as given when it lies elsewhere. ``real_base``, ``real``: ``base`` and
-    ``path`` already resolved."""
-    if real_base is None:
-        real_base = os.path.realpath(base or os.getcwd())
-    if real is None:
-        real = os.path.realpath(path)
-    if real == real_base:
-        return "."
-    prefix = real_base if real_base.endswith(os.sep) else real_base + os.sep
-    if real.startswith(prefix):
-        return Path(real[len(prefix):]).as_posix()
-    return path.as_posix()
+def display_path(path: Path, real_base: str | None = None, real: str | None = None) -> str:
+    """``path`` relative to ``real_base`` (default: the working directory), both with
+    symlinks resolved; as given when it lies elsewhere. ``real``: ``path`` resolved."""
+    rel = within(os.path.realpath(path) if real is None else real,
+                 os.path.realpath(os.getcwd()) if real_base is None else real_base)
+    if rel is None:
+        return path.as_posix()
+    return Path(rel).as_posix() if rel else "."
 
 
 def is_savedmodel_dir(path: Path) -> bool:
@@ -85,12 +79,7 @@ def looks_like_model_file(path: Path) -> bool:
 def _link_allowed(path: Path, root: Path, follow_symlinks: bool) -> bool:
     """A symlink found while walking ``root`` is followed only when it stays inside
     ``root`` (or when the caller asked to follow every link)."""
-    if follow_symlinks:
-        return True
-    try:
-        return path.resolve().is_relative_to(root.resolve())
-    except (OSError, RuntimeError):  # dangling or looping link
-        return False
+    return follow_symlinks or inside(path, root)
 
 
 def walk_tree(top: Path | str, followlinks: bool = False) -> Iterator[tuple[str, list[str], list[str]]]:

@@ -119,12 +119,21 @@ def inside(path: Path, root: Path) -> bool:
     return _under(path, os.path.realpath(root))
 
 
+def within(real: str, real_root: str) -> str | None:
+    """``real`` relative to ``real_root`` (``""`` for the root itself), or ``None`` when
+    it lies elsewhere; both paths already resolved."""
+    if real == real_root:
+        return ""
+    prefix = real_root if real_root.endswith(os.sep) else real_root + os.sep
+    return real[len(prefix):] if real.startswith(prefix) else None
+
+
 def _under(path: Path, real_root: str) -> bool:
     try:
         real = os.path.realpath(path)
     except (OSError, RuntimeError, ValueError):  # symlink loops, NUL bytes
         return False
-    return real == real_root or real.startswith(real_root if real_root.endswith(os.sep) else real_root + os.sep)
+    return within(real, real_root) is not None
 
 
 def read_file(path: Path, limits: Limits, max_bytes: int | None = None) -> bytes:
