@@ -65,6 +65,6 @@ class GithubReporter:
             message = f"{f.message} [{f.artifact}: {where}]" if where != "<artifact>" else f"{f.message} [{f.artifact}]"
             stream.write(annotation(COMMAND[f.severity], message, file=self._path(f, root), title=title))
         for err in result.internal_errors:
-            stream.write(annotation("error", err, title="tfmodel-lint internal error"))
+            stream.write(annotation("error", str(err), title="tfmodel-lint internal error"))
         for note in result.notes:
-            stream.write(annotation("notice", note, title="tfmodel-lint configuration"))
+            stream.write(annotation("notice", str(note), title="tfmodel-lint configuration"))

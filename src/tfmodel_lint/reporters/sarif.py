@@ -161,8 +161,8 @@ def build(result: RunResult, settings: Settings) -> dict[str, Any]:
             level="warning",
         ))
     for err in result.internal_errors:
-        execution.append(om.Notification(message=om.Message(text=err), level="error"))
-    configuration = [om.Notification(message=om.Message(text=note), level="note") for note in result.notes]
+        execution.append(om.Notification(message=om.Message(text=str(err)), level="error"))
+    configuration = [om.Notification(message=om.Message(text=str(note)), level="note") for note in result.notes]
     run = om.Run(
         tool=om.Tool(driver=om.ToolComponent(
             name="tfmodel-lint",
