@@ -14,7 +14,7 @@ from typing import Any
 from extract_tools.capanalysis.evidence import OpEvidence
 from extract_tools.capanalysis.taxonomy import CAPABILITIES, categories_of
 
-CLASSIFIER_VERSION = "offline-1"
+CLASSIFIER_VERSION = "offline-2"
 
 
 @dataclass(frozen=True)
@@ -135,6 +135,13 @@ _STREAM_ARG = re.compile(r"^output_stream$")
 _REGION_ARG = re.compile(r"^memory_region_name$")
 _CALLABLE_ARG = re.compile(r"^token$")
 _DELETE_ARG = re.compile(r"^delete_\w+$")
+# A serialized graph the op imports and runs (DatasetFromGraph's `graph_def`).
+_GRAPH_ARG = re.compile(r"^(?:graph_def|\w+_graph_def|serialized_graph)$")
+# Payloads: inputs whose content a writing or sending op writes or sends.
+_PAYLOAD_DATA = re.compile(
+    r"^(?:contents|data|tensors?|tensor_data|input|input_dataset|dataset|args|request|values?|event)$"
+)
+_PAYLOAD_NAMES = re.compile(r"^(?:tensor_names|method_name|method|tags?)$")
 
 # --- docs and names ------------------------------------------------------------
 DOC_PATTERNS: tuple[Pattern, ...] = (
@@ -233,6 +240,10 @@ class OfflineResult:
     confidence: str  # high | medium | low
     signals: list[Signal] = field(default_factory=list)
     targets: list[TargetGuess] = field(default_factory=list)
+    payloads: list[TargetGuess] = field(default_factory=list)
+    # (resource input, ops that open it on a path) when the capability comes
+    # through a resource another op opened (see resource_flow)
+    via_resource: tuple[str, tuple[str, ...]] | None = None
 
     def to_json(self) -> dict[str, Any]:
         seen: set[tuple[str, str, str]] = set()
@@ -249,6 +260,7 @@ class OfflineResult:
             "confidence": self.confidence,
             "signals": sigs,
             "targets": [{"kind": t.kind, "name": t.name, "role": t.role} for t in self.targets],
+            "payloads": [{"kind": t.kind, "name": t.name, "role": t.role} for t in self.payloads],
         }
 
 
@@ -286,8 +298,12 @@ def _direction(op: str, scores: dict[str, int]) -> set[str]:
     return {"read"}
 
 
-def classify(ev: OpEvidence) -> OfflineResult:
-    signals: list[Signal] = []
+def classify(
+    ev: OpEvidence, extra: tuple[Signal, ...] = (), via_resource: tuple[str, tuple[str, ...]] | None = None
+) -> OfflineResult:
+    """Classify one op from its evidence; *extra*: signals found across ops
+    (see :func:`resource_flow`)."""
+    signals: list[Signal] = list(extra)
     if ev.kernel_source:
         signals += _scan(KERNEL_PATTERNS, _strip_cpp_comments(ev.kernel_source), "kernel")
     doc = _first_paragraph(ev.docstring)
@@ -301,6 +317,7 @@ def classify(ev: OpEvidence) -> OfflineResult:
     targets: list[TargetGuess] = []
     file_targets: list[TargetGuess] = []
     has_address = False
+    graph_payloads: list[TargetGuess] = []
     for a in ev.args:
         if _DELETE_ARG.match(a.name) and a.type == "bool" and not pure_string:
             signals.append(Signal("dir_write", "args", f"arg {a.name}", 2))
@@ -308,6 +325,10 @@ def classify(ev: OpEvidence) -> OfflineResult:
         if not a.type.startswith("string") and not a.type.startswith("list(string"):
             continue
         t: TargetGuess | None = None
+        if _GRAPH_ARG.match(a.name) and not pure_string:
+            graph_payloads.append(TargetGuess(a.kind, a.name, "data"))
+            signals.append(Signal("code_execution", "args", f"arg {a.name} (serialized graph, imported and run)", 2))
+            continue
         if _REGION_ARG.match(a.name):
             t = TargetGuess(a.kind, a.name, "memory_region")
             signals.append(Signal("file_read", "args", f"arg {a.name}", 2))
@@ -381,6 +402,17 @@ def classify(ev: OpEvidence) -> OfflineResult:
         confidence = "low" if caps else "medium"
     else:
         confidence = "high" if caps and kernel_subs & set(caps) else "medium"
+    payloads: list[TargetGuess] = []
+    if caps:
+        payloads = list(graph_payloads)
+        if {"file_write", "network_send"} & set(caps):
+            for a in ev.inputs():
+                if _PAYLOAD_DATA.match(a.name):
+                    payloads.append(TargetGuess("input", a.name, "data"))
+                elif _PAYLOAD_NAMES.match(a.name):
+                    payloads.append(TargetGuess("input", a.name, "names"))
+        order = {a.name: i for i, a in enumerate(ev.inputs())}
+        payloads.sort(key=lambda t: order.get(t.name, len(order)))
     return OfflineResult(
         op=ev.op,
         subcategories=subs,
@@ -389,4 +421,42 @@ def classify(ev: OpEvidence) -> OfflineResult:
         confidence=confidence,
         signals=signals,
         targets=targets if caps else [],
+        payloads=payloads,
+        via_resource=via_resource if caps else None,
     )
+
+
+def resource_flow(evidence: dict[str, OpEvidence], results: dict[str, OfflineResult]) -> dict[str, OfflineResult]:
+    """Ops that write through a resource another op opened on a path.
+
+    A resource input shared by name across ops (``writer``) is *opened on a
+    path* when an op that takes it also takes a path/directory target and
+    writes (``CreateSummaryFileWriter(writer, logdir, ...)``). The other ops
+    taking that resource and flagged with nothing else write into what it
+    opened (``WriteSummary(writer, ...)``, ``FlushSummaryWriter(writer)``):
+    they get ``file_write`` with no target of their own (the path is on the
+    opening op). Only writes propagate: a resource *filled* from a file
+    (``InitializeTableFromTextFile(table_handle, filename)``) is read once, at
+    initialisation; its users work on memory. Returns the updated results.
+    """
+    takers: dict[str, list[str]] = {}
+    for op in sorted(evidence):
+        for a in evidence[op].inputs():
+            if a.type == "resource":
+                takers.setdefault(a.name, []).append(op)
+    out = dict(results)
+    for name, ops in sorted(takers.items()):
+        openers = tuple(
+            o
+            for o in ops
+            if "file_write" in results[o].capabilities
+            and any(t.role in ("path", "directory") for t in results[o].targets)
+        )
+        if not openers:
+            continue
+        for o in ops:
+            if o in openers or results[o].capabilities:
+                continue
+            sig = Signal("file_write", "resource", f"resource {name} (opened on a path by {', '.join(openers)})", 2)
+            out[o] = classify(evidence[o], (sig,), (name, openers))
+    return out
