@@ -79,15 +79,25 @@ except Exception:
 
 base = {o.name for o in registry().op}
 dist = md.distribution(sys.argv[1])
-libraries, lib_of, wrappers, py_files = {}, {}, {}, []
+libraries, lib_of, wrappers, py_files, pending = {}, {}, {}, [], []
 for f in sorted(dist.files or [], key=str):
     name = str(f)
     if name.endswith(".py"):
         py_files.append(str(f.locate()))
-    if not (name.endswith(".so") or ".so." in os.path.basename(name)):
-        continue
-    try:
-        handle = c_api.TF_LoadLibrary(str(f.locate()))
+    if name.endswith(".so") or ".so." in os.path.basename(name):
+        pending.append(f)
+# Load every shared library; retry the failures while a pass loads something
+# (a library may need symbols of one loaded after it).
+while pending:
+    failed = []
+    for f in pending:
+        name = str(f)
+        try:
+            handle = c_api.TF_LoadLibrary(str(f.locate()))
+        except Exception as exc:
+            libraries[name] = {"error": f"{type(exc).__name__}: {exc}"[:300]}
+            failed.append(f)
+            continue
         data = c_api.TF_GetOpList(handle)
         ops = op_def_pb2.OpList.FromString(data)
         libraries[name] = {"ops": len(ops.op)}
@@ -98,14 +108,27 @@ for f in sorted(dist.files or [], key=str):
                 wrappers[name] = gen.GetPythonWrappers(data).decode("utf-8", "replace")
             except Exception as exc:
                 libraries[name]["wrappers_error"] = f"{type(exc).__name__}: {exc}"[:300]
+    if len(failed) == len(pending):
+        break
+    pending = failed
+# The package's own import may load more (and shows whether it works at all).
+tops = (dist.read_text("top_level.txt") or "").split() or sorted(
+    {str(f).split("/")[0] for f in dist.files or [] if str(f).endswith("__init__.py") and "/" in str(f)}
+)
+imports = {}
+for top in tops:
+    try:
+        __import__(top)
+        imports[top] = "ok"
     except Exception as exc:
-        libraries[name] = {"error": f"{type(exc).__name__}: {exc}"[:300]}
+        imports[top] = f"{type(exc).__name__}: {exc}"[:300]
 new = [o for o in registry().op if o.name not in base]
 json.dump({
     "tensorflow": tf.__version__,
     "version": dist.version,
     "name": dist.metadata["Name"],
     "libraries": libraries,
+    "imports": imports,
     "library_of": lib_of,
     "wrappers": wrappers,
     "python_files": py_files,
@@ -129,6 +152,7 @@ class AddonData:
     install: list[str]
     libraries: dict[str, Any]
     ops: dict[str, dict[str, Any]]  # op -> OpSpec json + library, doc, python
+    imports: dict[str, str] = field(default_factory=dict)  # top-level module -> "ok" or the error
 
     @property
     def key(self) -> str:
@@ -142,7 +166,9 @@ class AddonData:
         return Registry.from_json(
             {
                 "tf_version": self.version,
-                "ops": {k: {f: v[f] for f in ("inputs", "outputs", "attrs", "is_stateful")} for k, v in self.ops.items()},
+                "ops": {
+                    k: {f: v[f] for f in ("inputs", "outputs", "attrs", "is_stateful")} for k, v in self.ops.items()
+                },
             }
         )
 
@@ -154,6 +180,7 @@ class AddonData:
             "library": {"name": self.name, "version": self.version, "tensorflow": self.tensorflow},
             "install": self.install,
             "libraries": self.libraries,
+            "imports": self.imports,
             "ops": {k: self.ops[k] for k in sorted(self.ops)},
         }
 
@@ -169,6 +196,7 @@ class AddonData:
             [str(x) for x in data.get("install", [])],
             dict(data.get("libraries", {})),
             {str(k): dict(v) for k, v in data["ops"].items()},
+            {str(k): str(v) for k, v in data.get("imports", {}).items()},
         )
 
 
@@ -199,7 +227,8 @@ def evidence_for(op: str, data: dict[str, Any]) -> OpEvidence:
     # The callers' first doc lines are the add-on's documentation of the op.
     caller_docs = " ".join(c.split(": ", 1)[1] for c in callers if ": " in c)
     docstring = "\n\n".join(x for x in (doc, caller_docs) if x)
-    return OpEvidence(op=op, python_apis=callers, docstring=docstring, args=args)
+    aliases = {str(k): [str(n) for n in v] for k, v in data.get("call_args", {}).items()}
+    return OpEvidence(op=op, python_apis=callers, docstring=docstring, args=args, aliases=aliases)
 
 
 @dataclass
@@ -259,42 +288,80 @@ def _first_doc_line(node: ast.AST) -> str:
     return line[:200]
 
 
-def python_callers(files: list[Path], root: Path, api_to_op: dict[str, str], limit: int = 5) -> dict[str, list[str]]:
-    """op -> ``module.py:qualname: first doc line`` of the functions (or
-    classes) of the add-on's Python code that call the op's wrapper."""
-    out: dict[str, list[str]] = {}
+def _expr_name(node: ast.expr) -> str | None:
+    """``filename`` / ``self._filename`` -> ``filename``; other expressions: None."""
+    if isinstance(node, ast.Name):
+        return node.id.strip("_").lower()
+    if isinstance(node, ast.Attribute):
+        return node.attr.strip("_").lower()
+    return None
+
+
+@dataclass
+class Callers:
+    docs: dict[str, list[str]] = field(default_factory=dict)  # op -> "file.py:qualname: first doc line"
+    args: dict[str, dict[str, list[str]]] = field(default_factory=dict)  # op -> input -> names passed
+
+
+def python_callers(
+    files: list[Path], root: Path, api_to_op: dict[str, str], inputs_of: dict[str, list[str]], limit: int = 5
+) -> Callers:
+    """The functions (or classes) of the add-on's Python code that call each
+    op's wrapper, with their docstrings' first lines, and the names of what
+    they pass for each input (positional arguments follow the op's inputs)."""
+    out = Callers()
+    root = root.resolve()
     for f in sorted(files):
         try:
             tree = ast.parse(f.read_text(encoding="utf-8", errors="replace"), filename=str(f))
         except (SyntaxError, ValueError, OSError):
             continue
         try:
-            rel_path = f.relative_to(root).as_posix()
+            rel_path = f.resolve().relative_to(root).as_posix()
         except ValueError:
             rel_path = f.name
 
-        def visit(node: ast.AST, qual: str, doc_node: ast.AST | None) -> None:
+        def visit(node: ast.AST, qual: str, doc_node: ast.AST | None, where: str) -> None:
             for child in ast.iter_child_nodes(node):
                 if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-                    visit(child, f"{qual}.{child.name}" if qual else child.name, child)
+                    # the nearest enclosing definition that has a docstring documents the call
+                    documented = child if ast.get_docstring(child) else doc_node
+                    visit(child, f"{qual}.{child.name}" if qual else child.name, documented, where)
                     continue
-                name = None
-                if isinstance(child, ast.Attribute):
-                    name = child.attr
-                elif isinstance(child, ast.Name):
-                    name = child.id
-                op = api_to_op.get(name) if name else None
-                if op is not None and qual:
-                    line = f"{rel_path}:{qual}"
-                    first = _first_doc_line(doc_node) if doc_node is not None else ""
-                    item = f"{line}: {first}" if first else line
-                    lst = out.setdefault(op, [])
-                    if item not in lst and len(lst) < limit:
-                        lst.append(item)
-                visit(child, qual, doc_node)
+                if isinstance(child, ast.Call):
+                    fn = child.func
+                    api = fn.attr if isinstance(fn, ast.Attribute) else fn.id if isinstance(fn, ast.Name) else None
+                    op = api_to_op.get(api) if api else None
+                    if op is not None:
+                        names = inputs_of.get(op, [])
+                        given = list(zip(names, child.args, strict=False)) + [
+                            (k.arg, k.value) for k in child.keywords if k.arg in names
+                        ]
+                        for inp, expr in given:
+                            n = _expr_name(expr)
+                            lst = out.args.setdefault(op, {}).setdefault(inp, [])
+                            if n and n not in lst and len(lst) < limit:
+                                lst.append(n)
+                        if qual:
+                            first = _first_doc_line(doc_node) if doc_node is not None else ""
+                            item = f"{where}:{qual}" + (f": {first}" if first else "")
+                            docs = out.docs.setdefault(op, [])
+                            if item not in docs and len(docs) < limit:
+                                docs.append(item)
+                visit(child, qual, doc_node, where)
 
-        visit(tree, "", None)
+        visit(tree, "", None, rel_path)
     return out
+
+
+def _strip_site(obj: Any, site: Path | None) -> Any:
+    """Drop the throwaway venv's path from messages (they go into a committed file)."""
+    if site is None:
+        return obj
+    text = json.dumps(obj)
+    for prefix in {str(site), str(site.resolve())}:
+        text = text.replace(prefix.rstrip("/") + "/", "")
+    return json.loads(text)
 
 
 def from_child_output(raw: dict[str, Any], install: list[str], site: Path | None) -> AddonData:
@@ -309,7 +376,8 @@ def from_child_output(raw: dict[str, Any], install: list[str], site: Path | None
         except SyntaxError:
             continue
     files = [Path(p) for p in raw.get("python_files", [])]
-    callers = python_callers(files, site, api_to_op) if site is not None and files else {}
+    inputs_of = {name: [a.name for a in spec.inputs] for name, spec in reg.ops.items()}
+    callers = python_callers(files, site, api_to_op, inputs_of) if site is not None and files else Callers()
     docs = {o["name"]: " ".join(x for x in (o.get("summary", ""), o.get("description", "")) if x) for o in raw["ops"]}
     lib_of: dict[str, str] = raw.get("library_of", {})
     ops: dict[str, dict[str, Any]] = {}
@@ -319,20 +387,27 @@ def from_child_output(raw: dict[str, Any], install: list[str], site: Path | None
         d["library"] = lib_of.get(name, "")
         d["doc"] = docs.get(name, "")
         d["python_api"] = sorted(a for a, o in api_to_op.items() if o == name)
-        d["python"] = callers.get(name, [])
+        d["python"] = callers.docs.get(name, [])
+        d["call_args"] = {k: v for k, v in sorted(callers.args.get(name, {}).items()) if v}
         ops[name] = d
     return AddonData(
         name=str(raw.get("name") or ""),
         version=str(raw["version"]),
         tensorflow=str(raw["tensorflow"]).split("+")[0],
         install=install,
-        libraries=raw.get("libraries", {}),
+        libraries=_strip_site(raw.get("libraries", {}), site),
         ops=ops,
+        imports=_strip_site(raw.get("imports", {}), site),
     )
 
 
 def extract(
-    addon: str, tensorflow: str, *, python: str = sys.executable, keep: Path | None = None, pip_args: list[str] | None = None
+    addon: str,
+    tensorflow: str,
+    *,
+    python: str = sys.executable,
+    keep: Path | None = None,
+    pip_args: list[str] | None = None,
 ) -> AddonData:
     """Install *addon* and *tensorflow* into a throwaway venv and read the add-on's ops."""
     dist = re.split(r"[=<>!~\[ ;]", addon, maxsplit=1)[0]
@@ -342,7 +417,17 @@ def extract(
         subprocess.run([python, "-m", "venv", str(venv)], check=True)
         vpy = str(venv / "bin" / "python")
         subprocess.run(
-            [vpy, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *(pip_args or []), tensorflow, addon],
+            [
+                vpy,
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                *(pip_args or []),
+                tensorflow,
+                addon,
+            ],
             check=True,
         )
         env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", CUDA_VISIBLE_DEVICES="")

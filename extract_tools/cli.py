@@ -482,7 +482,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threat-model", type=Path, default=DEFAULT_THREAT_MODEL)
     p.add_argument("--python", help="interpreter with TensorFlow for the registry (default: this one)")
     p.add_argument("--registry", type=Path, help="a saved registry dump instead of importing TF")
-    p.add_argument("--presence-out", type=Path, default=REPO_ROOT / "extract_tools" / "data" / "reference_presence.json")
+    p.add_argument(
+        "--presence-out", type=Path, default=REPO_ROOT / "extract_tools" / "data" / "reference_presence.json"
+    )
     p.add_argument(
         "--threat-model-out", type=Path, default=REPO_ROOT / "extract_tools" / "data" / "threat_model_ops.json"
     )

@@ -168,9 +168,7 @@ def resolve_root(path: Path) -> TFRoot:
     if (path / "tensorflow").is_dir():
         # A source tree without generated wrappers: still usable for kernels.
         return TFRoot(path, "source-tree")
-    raise TensorFlowNotFound(
-        f"no {{{','.join(PACKAGE_NAMES)}}}/python/ops/gen_*.py under {path}"
-    )
+    raise TensorFlowNotFound(f"no {{{','.join(PACKAGE_NAMES)}}}/python/ops/gen_*.py under {path}")
 
 
 def nothing_found_message(root: TFRoot, res: ExtractResult) -> str:

@@ -251,20 +251,20 @@ def run(opts: Options) -> int:
     schema = opts.out / "tf_ops.schema.json"
     if not schema.exists():
         schema = DEFAULT_OUT / "tf_ops.schema.json"
-    addon_schema = schema.with_name("addon.schema.json")
+    addon_schema = schema  # one schema file: tf_ops, add-on and registry documents
 
     scratch = signatures_build.build(ev.derived, ev.reg, ev.table, ev.reference_ops, ev.threat_model_ops)
     addon_inputs = addons.load_all(opts.addon_data_dir)
     if opts.from_scratch:
         # 6'. No decision: the evidence alone ---------------------------------------
-        outputs = {opts.out / "tf_ops.json": signatures_build.render(scratch.doc)}
+        scratch_out = {opts.out / "tf_ops.json": signatures_build.render(scratch.doc)}
         for a in addon_inputs:
-            outputs[opts.out / "addons" / a.file_name] = addons.render(addons.build(a, review.Decisions()).doc)
+            scratch_out[opts.out / "addons" / a.file_name] = addons.render(addons.build(a, review.Decisions()).doc)
         ok = _validated(scratch.doc, schema, "tf_ops.json")
         if not ok:
             log("error: the derived document does not validate; nothing written")
             return 2
-        for path, text in outputs.items():
+        for path, text in scratch_out.items():
             _write(path, text)
         cats: dict[str, int] = {}
         for e in scratch.doc["ops"].values():
@@ -273,17 +273,17 @@ def run(opts: Options) -> int:
         log(
             f"from scratch: {len(scratch.doc['ops'])} ops ("
             + ", ".join(f"{c} {cats[c]}" for c in scratch.doc["categories"] if c in cats)
-            + f") -> {', '.join(rel(p) for p in outputs)}"
+            + f") -> {', '.join(rel(p) for p in scratch_out)}"
         )
         return 0
 
     # 6. Decisions as overrides -> document ------------------------------------------------
     reviewed = derive.apply_decisions(ev.derived, decisions)
     built = signatures_build.build(reviewed.entries, ev.reg, ev.table, ev.reference_ops, ev.threat_model_ops)
-    for p in built.problems:
-        log(f"build: {p.op}: {p.kind}: {p.detail}")
-        if p.kind == "no-presence":
-            reviewed.dropped[p.op] = "in no PersistExt list and not registered"
+    for bp in built.problems:
+        log(f"build: {bp.op}: {bp.kind}: {bp.detail}")
+        if bp.kind == "no-presence":
+            reviewed.dropped[bp.op] = "in no PersistExt list and not registered"
     for op, why in sorted(reviewed.ignored.items()):
         log(f"decision ignored: {op}: {why}")
     if not _validated(built.doc, schema, "tf_ops.json"):
@@ -297,13 +297,16 @@ def run(opts: Options) -> int:
     )
 
     # add-ons: committed extraction data + add-on decisions
-    outputs: dict[Path, str] = {out_file: text, opts.out / "tf_registry.json": _dump_compact(registry_doc(ev.reg))}
+    reg_doc = registry_doc(ev.reg)
+    if not _validated(reg_doc, schema, "tf_registry.json"):
+        return 2
+    outputs: dict[Path, str] = {out_file: text, opts.out / "tf_registry.json": _dump_compact(reg_doc)}
     addon_docs: dict[str, dict[str, Any]] = {}
     for a in addon_inputs:
         ad = review.load(opts.addon_decisions_dir / f"{a.key}.json")
         res = addons.build(a, ad)
-        for p in res.problems:
-            log(f"build ({a.name}): {p.op}: {p.kind}: {p.detail}")
+        for bp in res.problems:
+            log(f"build ({a.name}): {bp.op}: {bp.kind}: {bp.detail}")
         if not _validated(res.doc, addon_schema, a.file_name):
             log(f"error: {a.file_name} does not validate; nothing written")
             return 2
@@ -313,9 +316,11 @@ def run(opts: Options) -> int:
             f"add-on {a.name} {a.version} (TF {a.tensorflow}): {len(a.ops)} registered ops, "
             f"{len(res.doc['ops'])} with a capability"
         )
-    stale_addons = sorted(
-        p for p in (opts.out / "addons").glob("*.json") if p not in outputs
-    ) if (opts.out / "addons").is_dir() else []
+    stale_addons = (
+        sorted(p for p in (opts.out / "addons").glob("*.json") if p not in outputs)
+        if (opts.out / "addons").is_dir()
+        else []
+    )
     report_file = opts.report_dir / f"from_scratch_vs_reviewed_{ev.version}.md"
     outputs[report_file] = report.render(
         scratch.doc, built.doc, reviewed, ev.threat_model_ops, addon_docs, scratch_problems=scratch.problems

@@ -91,8 +91,10 @@ def render(
     lines += ["", "Which ops:", ""] + (per_cat or ["- none"])
 
     lines += ["", "## Ops in only one table", ""]
-    lines.append(f"- only from scratch ({len(only_s)}): " + (", ".join(
-        f"`{op}` ({reviewed.dropped.get(op, '?')})" for op in only_s) or "-"))
+    lines.append(
+        f"- only from scratch ({len(only_s)}): "
+        + (", ".join(f"`{op}` ({reviewed.dropped.get(op, '?')})" for op in only_s) or "-")
+    )
     lines.append(
         f"- only reviewed, registered in {tf} ({len(registered_only_r)}): "
         + (", ".join(f"`{op}`" for op in registered_only_r) or "-")
@@ -188,8 +190,9 @@ def render(
         "",
         "- what a kernel does beyond what its name and docs say: that `WriteFile` and `SaveV2` create "
         "missing parent directories, that `MergeV2Checkpoints` reads its inputs and deletes them, that "
-        "`SqlDataset` opens the database read-write and creates it, that `CreateSummaryDbWriter` reads an "
-        "existing database: each such fact is a decision above, with its reason;",
+        "`CreateSummaryDbWriter` reads an "
+        "existing database: each such fact is a decision above, with its reason (`SqlDataset`'s write is found "
+        "only because `Sql` is both a read and a write word of the name pattern);",
         "- which URL schemes a kernel accepts: `DebugIdentityV2` only writes `file://` (its constructor "
         "rejects other URLs) while `DebugIdentity`/`DebugIdentityV3` also send to `grpc://`; the classifier "
         "reads `debug_urls` as both;",

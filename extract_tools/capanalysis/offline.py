@@ -129,7 +129,7 @@ _PATH_ARG = re.compile(
 )
 _DIR_ARG = re.compile(r"dir|logdir|snapshot_path|export_dir|^path$|^directory$")
 _PATTERN_ARG = re.compile(r"^(?:patterns?|file_pattern|glob)$")
-_URL_ARG = re.compile(r"^(?:debug_urls|urls?|uri|endpoint|\w*_end_?point)$")
+_URL_ARG = re.compile(r"^(?:debug_urls|urls?|uri|endpoint|\w*_end_?point|\w+_url)$")
 _ADDRESS_ARG = re.compile(r"^(?:address|\w*_address|host|servers?|dispatcher|worker)$")
 _STREAM_ARG = re.compile(r"^output_stream$")
 _REGION_ARG = re.compile(r"^memory_region_name$")
@@ -196,10 +196,27 @@ NAME_PATTERNS: tuple[Pattern, ...] = (
     _p("network_receive", r"^(?:Rpc|TryRpc|DataService)", 2, "name: RPC/data service"),
     _p("dir_read", r"MatchingFiles", 2, "name: MatchingFiles"),
     _p("file_read", r"^(?!Identity)\w*Reader(?:V2)?$|^ReaderRead", 2, "name: file reader"),
+    # a network service named in the op name, on an op that talks to it (not a
+    # codec or a request builder): reading ops receive, writing ops send
+    _p(
+        "network_receive",
+        r"(?:Kafka|Kinesis|PubSub|Pulsar|MongoDB|Elasticsearch|BigQuery|Bigtable|GRPC|Prometheus|Ignite)"
+        r"(?!\w*(?:Decode|Encode)(?!\w*Init))\w*(?:Client|Dataset|Readable|Iterable|Init|Read|Next|Session|Scrape|Call)",
+        2,
+        "name: network service (reads)",
+    ),
+    _p(
+        "network_send",
+        r"(?:Kafka|Kinesis|PubSub|Pulsar|MongoDB|Elasticsearch|BigQuery|Bigtable|GRPC|Prometheus|Ignite)"
+        r"\w*(?:Writ|Output|Flush|Sync|Delete|Client|Call|Init)",
+        2,
+        "name: network service (writes or connects)",
+    ),
 )
 # Which way a path argument is used, judged from the op name.
 _NAME_READ = re.compile(r"Read|Restore|^Load|Record|TextLine|CSV|LMDB|Sql|FromTextFile|Vocab|Skipgram|Proto|Chunk")
-_NAME_WRITE = re.compile(r"Write|Save|Dump|ToTFRecord|Merge\w*Checkpoints|Sql")
+_NAME_WRITE = re.compile(r"Write|Save|Dump|ToTFRecord|Merge\w*Checkpoints|Sql|OutputSequence")
+_NAME_NET_READ = re.compile(r"Readable|Iterable|Read(?:$|[A-Z])|Scrape|Next")
 _NAME_BOTH = re.compile(r"^Cache|^Snapshot(?!Chunk|DatasetReader)")
 _NAME_LIST = re.compile(r"List|Matching")
 _NAME_GLOB_OK = re.compile(r"File|Restore|Record|Matching|Checkpoint")
@@ -319,39 +336,47 @@ def classify(
     has_address = False
     graph_payloads: list[TargetGuess] = []
     for a in ev.args:
-        if _DELETE_ARG.match(a.name) and a.type == "bool" and not pure_string:
-            signals.append(Signal("dir_write", "args", f"arg {a.name}", 2))
+        # names to match: the argument's own, then what Python callers pass for it
+        alias = next(
+            (n for n in ev.aliases.get(a.name, []) if _PATH_ARG.match(n) or _URL_ARG.match(n) or _PATTERN_ARG.match(n)),
+            None,
+        )
+        name, shown = a.name, a.name
+        if alias is not None and not (_PATH_ARG.match(a.name) or _URL_ARG.match(a.name)):
+            name, shown = alias, f"{a.name} (callers pass `{alias}`)"
+        if _DELETE_ARG.match(name) and a.type == "bool" and not pure_string:
+            signals.append(Signal("dir_write", "args", f"arg {shown}", 2))
             continue
         if not a.type.startswith("string") and not a.type.startswith("list(string"):
             continue
         t: TargetGuess | None = None
-        if _GRAPH_ARG.match(a.name) and not pure_string:
+        if _GRAPH_ARG.match(name) and not pure_string:
             graph_payloads.append(TargetGuess(a.kind, a.name, "data"))
-            signals.append(Signal("code_execution", "args", f"arg {a.name} (serialized graph, imported and run)", 2))
+            signals.append(Signal("code_execution", "args", f"arg {shown} (serialized graph, imported and run)", 2))
             continue
-        if _REGION_ARG.match(a.name):
+        if _REGION_ARG.match(name):
             t = TargetGuess(a.kind, a.name, "memory_region")
-            signals.append(Signal("file_read", "args", f"arg {a.name}", 2))
-        elif _CALLABLE_ARG.match(a.name) and "PyFunc" in ev.op:
+            signals.append(Signal("file_read", "args", f"arg {shown}", 2))
+        elif _CALLABLE_ARG.match(name) and "PyFunc" in ev.op:
             t = TargetGuess(a.kind, a.name, "callable")
-            signals.append(Signal("code_execution", "args", f"arg {a.name}", 2))
-        elif _STREAM_ARG.match(a.name):
+            signals.append(Signal("code_execution", "args", f"arg {shown}", 2))
+        elif _STREAM_ARG.match(name):
             t = TargetGuess(a.kind, a.name, "stream")
-            signals.append(Signal("file_write", "args", f"arg {a.name}", 2))
-        elif _URL_ARG.match(a.name):
+            signals.append(Signal("file_write", "args", f"arg {shown}", 2))
+        elif _URL_ARG.match(name):
             t = TargetGuess(a.kind, a.name, "url")
-            signals.append(Signal("network_send", "args", f"arg {a.name}", 2))
-            if a.name == "debug_urls":
+            signals.append(Signal("network_send", "args", f"arg {shown}", 2))
+            if name == "debug_urls":
                 signals.append(Signal("file_write", "args", "arg debug_urls (file://)", 2))
-        elif _ADDRESS_ARG.match(a.name):
+        elif _ADDRESS_ARG.match(name):
             t = TargetGuess(a.kind, a.name, "address")
             has_address = True
-            signals.append(Signal("network_send", "args", f"arg {a.name}", 2))
-        elif _PATTERN_ARG.match(a.name) and (_NAME_GLOB_OK.search(ev.op) or re.search(r"\bfiles?\b|\bglob", doc, re.I)):
+            signals.append(Signal("network_send", "args", f"arg {shown}", 2))
+        elif _PATTERN_ARG.match(name) and (_NAME_GLOB_OK.search(ev.op) or re.search(r"\bfiles?\b|\bglob", doc, re.I)):
             t = TargetGuess(a.kind, a.name, "pattern")
             file_targets.append(t)
-        elif _PATH_ARG.match(a.name):
-            t = TargetGuess(a.kind, a.name, "directory" if _DIR_ARG.search(a.name) else "path")
+        elif _PATH_ARG.match(name):
+            t = TargetGuess(a.kind, a.name, "directory" if _DIR_ARG.search(name) else "path")
             file_targets.append(t)
         if t is not None and not pure_string:
             targets.append(t)
@@ -405,8 +430,12 @@ def classify(
     payloads: list[TargetGuess] = []
     if caps:
         payloads = list(graph_payloads)
-        if {"file_write", "network_send"} & set(caps):
+        # an op on the reading side of a stream (a `...Readable...Init`) sends no content of its own
+        if {"file_write", "network_send"} & set(caps) and not re.search(r"Readable|Iterable", ev.op):
+            taken = {t.name for t in targets}
             for a in ev.inputs():
+                if a.type == "resource" or a.name in taken:
+                    continue
                 if _PAYLOAD_DATA.match(a.name):
                     payloads.append(TargetGuess("input", a.name, "data"))
                 elif _PAYLOAD_NAMES.match(a.name):

@@ -153,4 +153,4 @@ def test_target_guesses() -> None:
     r = classify(OpEvidence("ReadFile", docstring="Reads a file.", args=[Arg("filename", "input", S)]))
     assert [(t.kind, t.name, t.role) for t in r.targets] == [("input", "filename", "path")]
     j = r.to_json()
-    assert j["classifier"] == "offline-1" and j["targets"][0]["role"] == "path"
+    assert j["classifier"] == "offline-2" and j["targets"][0]["role"] == "path"
