@@ -335,6 +335,7 @@ def classify(
     file_targets: list[TargetGuess] = []
     has_address = False
     graph_payloads: list[TargetGuess] = []
+    shown_of: dict[str, str] = {}
     for a in ev.args:
         # names to match: the argument's own, then what Python callers pass for it
         alias = next(
@@ -344,6 +345,7 @@ def classify(
         name, shown = a.name, a.name
         if alias is not None and not (_PATH_ARG.match(a.name) or _URL_ARG.match(a.name)):
             name, shown = alias, f"{a.name} (callers pass `{alias}`)"
+        shown_of[a.name] = shown
         if _DELETE_ARG.match(name) and a.type == "bool" and not pure_string:
             signals.append(Signal("dir_write", "args", f"arg {shown}", 2))
             continue
@@ -389,16 +391,16 @@ def classify(
         for t in file_targets:
             if t.role == "pattern":
                 sub = "dir_read" if _NAME_LIST.search(ev.op) else "file_read"
-                signals.append(Signal(sub, "args", f"arg {t.name} (glob)", 2))
+                signals.append(Signal(sub, "args", f"arg {shown_of.get(t.name, t.name)} (glob)", 2))
             elif t.role == "directory" and _NAME_LIST.search(ev.op):
-                signals.append(Signal("dir_read", "args", f"arg {t.name} (listed)", 2))
+                signals.append(Signal("dir_read", "args", f"arg {shown_of.get(t.name, t.name)} (listed)", 2))
             else:
                 if "read" in way:
-                    signals.append(Signal("file_read", "args", f"arg {t.name} (read)", 2))
+                    signals.append(Signal("file_read", "args", f"arg {shown_of.get(t.name, t.name)} (read)", 2))
                 if "write" in way:
-                    signals.append(Signal("file_write", "args", f"arg {t.name} (written)", 2))
+                    signals.append(Signal("file_write", "args", f"arg {shown_of.get(t.name, t.name)} (written)", 2))
                     if t.role == "directory":
-                        signals.append(Signal("dir_write", "args", f"arg {t.name} (directory created)", 2))
+                        signals.append(Signal("dir_write", "args", f"arg {shown_of.get(t.name, t.name)} (directory created)", 2))
 
     scores: dict[str, int] = {}
     for sig in signals:
