@@ -389,18 +389,19 @@ def classify(
     if file_targets and not (has_address and not (_NAME_READ.search(ev.op) or _NAME_WRITE.search(ev.op))):
         way = _direction(ev.op, doc_scores)
         for t in file_targets:
+            label = shown_of.get(t.name, t.name)
             if t.role == "pattern":
                 sub = "dir_read" if _NAME_LIST.search(ev.op) else "file_read"
-                signals.append(Signal(sub, "args", f"arg {shown_of.get(t.name, t.name)} (glob)", 2))
+                signals.append(Signal(sub, "args", f"arg {label} (glob)", 2))
             elif t.role == "directory" and _NAME_LIST.search(ev.op):
-                signals.append(Signal("dir_read", "args", f"arg {shown_of.get(t.name, t.name)} (listed)", 2))
+                signals.append(Signal("dir_read", "args", f"arg {label} (listed)", 2))
             else:
                 if "read" in way:
-                    signals.append(Signal("file_read", "args", f"arg {shown_of.get(t.name, t.name)} (read)", 2))
+                    signals.append(Signal("file_read", "args", f"arg {label} (read)", 2))
                 if "write" in way:
-                    signals.append(Signal("file_write", "args", f"arg {shown_of.get(t.name, t.name)} (written)", 2))
+                    signals.append(Signal("file_write", "args", f"arg {label} (written)", 2))
                     if t.role == "directory":
-                        signals.append(Signal("dir_write", "args", f"arg {shown_of.get(t.name, t.name)} (directory created)", 2))
+                        signals.append(Signal("dir_write", "args", f"arg {label} (directory created)", 2))
 
     scores: dict[str, int] = {}
     for sig in signals:
