@@ -222,10 +222,11 @@ def _signature(cls: type) -> Any:
             default = f.default
         else:
             default = inspect.Parameter.empty
-        annotation = cls.__dict__.get("__annotations__", {}).get(f.name, inspect.Parameter.empty)
+        annotation = inspect.Parameter.empty
         for base in cls.__mro__:
-            if f.name in base.__dict__.get("__annotations__", {}):
-                annotation = base.__dict__["__annotations__"][f.name]
+            own = inspect.get_annotations(base)
+            if f.name in own:
+                annotation = own[f.name]
                 break
         params.append(inspect.Parameter(f.name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=default,
                                         annotation=annotation))
@@ -246,9 +247,11 @@ def _dataclass_fields(cls: type) -> dict[str, Any]:
     import dataclasses
 
     out: dict[str, Any] = {}
+    import inspect  # only when a tool asks dataclasses about a record
+
     annotations: dict[str, Any] = {}
     for base in reversed(cls.__mro__):
-        annotations.update(base.__dict__.get("__annotations__", {}))
+        annotations.update(inspect.get_annotations(base))
     for f in cls.__record_fields__:  # type: ignore[attr-defined]
         kwargs: dict[str, Any] = {"repr": f.repr, "compare": f.compare}
         if f.default_factory is not MISSING:
