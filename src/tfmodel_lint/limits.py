@@ -41,6 +41,13 @@ class Limits:
     max_nodes: int = 5_000_000
     #: Most library functions in one model (TFLite subgraphs too).
     max_functions: int = 200_000
+    #: Most protobuf elements decoded into memory at once, counted in the wire format
+    #: before the parse (``loaders/protowire.py``): one per field value, map entry or
+    #: packed number, plus one per field of its type for a message. A graph parsed
+    #: streamed counts each node on its own and everything else together (nodes
+    #: themselves count against ``max_nodes``); a file parsed whole, a text protobuf
+    #: (counted by its separators) or a checkpoint entry counts as one.
+    max_elements: int = 4_000_000
     #: Largest JSON/HDF5 config document, in bytes.
     max_config_bytes: int = 64 * MiB
     #: Deepest nesting of a JSON document (TF.js model.json, Keras configs).

@@ -135,6 +135,7 @@ _LIMIT_HELP = {
     "max_archive_depth": "deepest nesting of archives and compressed streams",
     "max_nodes": "most nodes in one model, all functions together",
     "max_functions": "most library functions in one model",
+    "max_elements": "most protobuf elements decoded at once (a node, the rest of a graph, a small file)",
     "max_config_bytes": "largest JSON/HDF5 config document",
     "max_nesting_depth": "deepest JSON nesting",
     "max_string_bytes": "longest single string in a model",

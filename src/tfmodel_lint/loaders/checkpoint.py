@@ -45,6 +45,7 @@ from tfmodel_lint.findings import Location, Severity
 from tfmodel_lint.ir import HOLE
 from tfmodel_lint.limits import Limits
 from tfmodel_lint.loaders import ArtifactProblem, LoadContext, Loaded
+from tfmodel_lint.loaders.protowire import check_message
 from tfmodel_lint.sources import Source
 
 MALFORMED = Problem.MALFORMED
@@ -395,10 +396,12 @@ def read_bundle(
     from tfmodel_lint.proto import tfmodel_lint_pb2 as pb
 
     header_seen = False
-    pending: list[tuple[str, Any]] = []
+    pending: list[_StringEntry] = []
+    cap = limits.max_elements
     try:
         for raw_key, value in table_entries(index, bounds, result):
             if not raw_key:
+                check_message(pb.BundleHeaderProto.DESCRIPTOR, value, cap, "the checkpoint header")
                 header = pb.BundleHeaderProto()
                 header.ParseFromString(bytes(value))
                 header_seen = True
@@ -409,6 +412,7 @@ def read_bundle(
                     result.note(f"bundle format version needs a consumer >= {header.version.min_consumer}")
                 continue
             result.entries += 1
+            check_message(pb.BundleEntryProto.DESCRIPTOR, value, cap, "a checkpoint index entry")
             entry = pb.BundleEntryProto()
             entry.ParseFromString(bytes(value))
             if entry.dtype != DT_STRING:
@@ -416,7 +420,9 @@ def read_bundle(
             key = raw_key.decode("utf-8", "backslashreplace")
             if key == OBJECT_GRAPH_KEY:
                 continue
-            pending.append((key, entry))
+            # Only what reading the tensor needs is kept, never the entries themselves.
+            pending.append(_StringEntry(key, len(entry.slices) > 0, _num_elements(entry.shape), entry.shard_id,
+                                        entry.offset, entry.size))
     except DecodeError as exc:
         raise _malformed(f"an entry is not a valid protobuf: {exc}") from None
     except (ValueError, struct.error, RecursionError, OverflowError) as exc:
@@ -426,24 +432,37 @@ def read_bundle(
     num_shards = result.num_shards
     if num_shards <= 0:
         raise _malformed(f"header says {num_shards} data shards")
-    for key, entry in pending:
+    for entry in pending:
         if result.string_tensors >= bounds.max_string_tensors:
             result.limit(f"more than {bounds.max_string_tensors} string tensors; the rest not read")
             break
         if result.bytes_read >= bounds.max_total_bytes:
             result.limit(f"read {result.bytes_read} bytes of string tensors; the rest not read")
             break
-        _read_one(source, prefix, key, entry, num_shards, bounds, result)
+        _read_one(source, prefix, entry, num_shards, bounds, result)
     return result
 
 
+@dataclass(frozen=True, slots=True)
+class _StringEntry:
+    """What reading one string tensor needs from its index entry."""
+
+    key: str
+    sliced: bool
+    elements: int | None
+    shard_id: int
+    offset: int
+    size: int
+
+
 def _read_one(
-    source: Source, prefix: str, key: str, entry: Any, num_shards: int, bounds: BundleBounds, result: BundleResult
+    source: Source, prefix: str, entry: _StringEntry, num_shards: int, bounds: BundleBounds, result: BundleResult
 ) -> None:
-    if entry.slices:
+    key = entry.key
+    if entry.sliced:
         result.note(f"{key!r}: a partitioned (sliced) string tensor; not read")
         return
-    n = _num_elements(entry.shape)
+    n = entry.elements
     if n is None:
         result.note(f"{key!r}: invalid shape")
         return

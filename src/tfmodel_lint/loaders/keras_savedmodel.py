@@ -24,6 +24,7 @@ from tfmodel_lint.errors import ArtifactError, LimitExceededError, Problem
 from tfmodel_lint.findings import Location
 from tfmodel_lint.limits import Limits, check_json
 from tfmodel_lint.loaders import ArtifactProblem, LoadContext, Loaded
+from tfmodel_lint.loaders.protowire import check_message
 from tfmodel_lint.sources import Source
 
 if TYPE_CHECKING:
@@ -49,6 +50,7 @@ def _read_metadata_file(source: Source, limits: Limits) -> list[tuple[str, str, 
     from tfmodel_lint.proto import tfmodel_lint_pb2
 
     data = source.read(METADATA_FILE)
+    check_message(tfmodel_lint_pb2.KerasSavedMetadata.DESCRIPTOR, data, limits.max_elements, METADATA_FILE)
     msg = tfmodel_lint_pb2.KerasSavedMetadata()
     try:
         msg.ParseFromString(data)

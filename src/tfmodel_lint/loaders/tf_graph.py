@@ -4,7 +4,7 @@ protobuf schema (no TensorFlow). The kind of a ``.pb`` is decided by its content
 from __future__ import annotations
 
 import mmap
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -15,6 +15,15 @@ from tfmodel_lint.formats import TEXT_GRAPHDEF, TEXT_METAGRAPH, TEXT_SAVEDMODEL,
 from tfmodel_lint.ir import Asset, BoundInput, EntryPoint, Function, ModelIR, RawNodes, Signature
 from tfmodel_lint.limits import PROTOBUF_DEPTH_ERROR, PROTOBUF_MAX_DEPTH, Limits, text_size
 from tfmodel_lint.loaders import LoadContext, Loaded
+from tfmodel_lint.loaders.protowire import (
+    UNITS_PER_BYTE,
+    Counter,
+    check_message,
+    count_field,
+    count_text,
+    may_exceed,
+    table_of,
+)
 from tfmodel_lint.sources import Source
 
 if TYPE_CHECKING:
@@ -38,7 +47,8 @@ def _depth_error(what: str) -> LimitExceededError:
                               f"{what} protobuf nested deeper than the protobuf runtime decodes")
 
 
-def _parse_binary(cls: Any, data: bytes, what: str) -> Any:
+def _parse_binary(cls: Any, data: bytes, what: str, cap: int) -> Any:
+    check_message(cls.DESCRIPTOR, data, cap, f"the {what}")
     msg = cls()
     try:
         msg.ParseFromString(data)
@@ -51,9 +61,11 @@ def _parse_binary(cls: Any, data: bytes, what: str) -> Any:
     return msg
 
 
-def _parse_text(cls: Any, data: bytes, what: str) -> Any:
+def _parse_text(cls: Any, data: bytes, what: str, cap: int) -> Any:
     from google.protobuf import text_format  # only text artifacts pay for it
 
+    if may_exceed(len(data), cap):
+        count_text(data, cap, f"the text {what}")
     msg = cls()
     try:
         text = data.decode("utf-8")
@@ -67,13 +79,16 @@ def _parse_text(cls: Any, data: bytes, what: str) -> Any:
     return msg
 
 
-def parse_any(data: bytes, name_hint: str, text: bool | None = None) -> tuple[str, Any]:
+def parse_any(data: bytes, name_hint: str, text: bool | None = None, cap: int | None = None) -> tuple[str, Any]:
     """Decide by content whether bytes are a SavedModel, MetaGraphDef or GraphDef.
 
     Returns (format, message) with format one of savedmodel, savedmodel_text,
-    metagraph, metagraph_text, graphdef, graphdef_text.
+    metagraph, metagraph_text, graphdef, graphdef_text. Each parse is refused before
+    it decodes more than ``cap`` elements (``max_elements``, the whole file at once).
     """
     mod = pb2()
+    if cap is None:
+        cap = Limits().max_elements
     if not data:
         raise ArtifactError(MALFORMED, "empty file")
     if text is None:
@@ -81,38 +96,39 @@ def parse_any(data: bytes, name_hint: str, text: bool | None = None) -> tuple[st
     if text:
         field = first_text_field(data)
         if field in _TEXT_SAVEDMODEL:
-            return "savedmodel_text", _parse_text(mod.SavedModel, data, "SavedModel")
+            return "savedmodel_text", _parse_text(mod.SavedModel, data, "SavedModel", cap)
         if field in _TEXT_METAGRAPH:
-            return "metagraph_text", _parse_text(mod.MetaGraphDef, data, "MetaGraphDef")
+            return "metagraph_text", _parse_text(mod.MetaGraphDef, data, "MetaGraphDef", cap)
         if field in _TEXT_GRAPHDEF:
-            return "graphdef_text", _parse_text(mod.GraphDef, data, "GraphDef")
+            return "graphdef_text", _parse_text(mod.GraphDef, data, "GraphDef", cap)
         raise ArtifactError(MALFORMED, f"text protobuf with unexpected first field {field!r}")
     tag = data[0]
     if tag == 0x08 or (tag == 0x12 and not name_hint.endswith(".meta")):
-        sm = _parse_binary(mod.SavedModel, data, "SavedModel")
+        sm = _parse_binary(mod.SavedModel, data, "SavedModel", cap)
         if any(mg.graph_def.node or mg.graph_def.library.function or mg.meta_info_def.tags for mg in sm.meta_graphs):
             return "savedmodel", sm
         if tag == 0x08:
             raise ArtifactError(MALFORMED, "SavedModel without any meta graph")
     if name_hint.endswith(".meta") or tag == 0x0A:
         if name_hint.endswith(".meta"):
-            mg = _parse_binary(mod.MetaGraphDef, data, "MetaGraphDef")
+            mg = _parse_binary(mod.MetaGraphDef, data, "MetaGraphDef", cap)
             return "metagraph", mg
-        gd = _try_graphdef(data)
+        gd = _try_graphdef(data, cap)
         if gd is not None:
             return "graphdef", gd
-        mg = _parse_binary(mod.MetaGraphDef, data, "MetaGraphDef")
+        mg = _parse_binary(mod.MetaGraphDef, data, "MetaGraphDef", cap)
         if mg.graph_def.node or mg.meta_info_def.tensorflow_version:
             return "metagraph", mg
         raise ArtifactError(MALFORMED, "neither a GraphDef nor a MetaGraphDef")
-    gd = _try_graphdef(data)
+    gd = _try_graphdef(data, cap)
     if gd is not None:
         return "graphdef", gd
     raise ArtifactError(MALFORMED, "not a SavedModel, MetaGraphDef or GraphDef protobuf")
 
 
-def _try_graphdef(data: bytes) -> Any:
+def _try_graphdef(data: bytes, cap: int) -> Any:
     mod = pb2()
+    check_message(mod.GraphDef.DESCRIPTOR, data, cap, "the GraphDef")
     gd = mod.GraphDef()
     try:
         gd.ParseFromString(data)
@@ -171,34 +187,39 @@ def _check(text: str | bytes, what: str, limits: Limits) -> None:
         raise LimitExceededError("max_string_bytes", cap, f"{what} is {size} bytes, longer than {cap}")
 
 
+def _check_all(strings: Iterable[bytes], what: str, limits: Limits) -> None:
+    """Each of ``strings`` (a repeated field: walked, never copied into a list)."""
+    for item in strings:
+        _check(item, what, limits)
+
+
 def _check_attr(value: Any, where: str, limits: Limits, depth: int = 0) -> None:
     kind = value.WhichOneof("value")
-    strings: list[bytes] = []
+    what = f"{where}: a string value"
     if kind == "s":
-        strings.append(value.s)
+        _check(value.s, what, limits)
     elif kind == "list":
-        strings.extend(value.list.s)
+        _check_all(value.list.s, what, limits)
         for t in value.list.tensor:
-            strings.extend(t.string_val)
+            _check_all(t.string_val, what, limits)
         for f in value.list.func:
             _check(f.name, f"{where}: a function name", limits)
     elif kind == "tensor":
-        strings.extend(value.tensor.string_val)
+        _check_all(value.tensor.string_val, what, limits)
     elif kind == "func":
         _check(value.func.name, f"{where}: a function name", limits)
         if depth < PROTOBUF_MAX_DEPTH:
             for key, inner in value.func.attr.items():
                 _check(key, f"{where}: an attr name", limits)
                 _check_attr(inner, f"{where}/{_short(key)}", limits, depth + 1)
-    for item in strings:
-        _check(item, f"{where}: a string value", limits)
 
 
-def check_strings(model: ModelIR, limits: Limits) -> None:
+def check_strings(model: ModelIR, limits: Limits, nodes_too: bool = True) -> None:
     """Refuse a model holding a string longer than ``max_string_bytes``: a function or
     node name, op, input, device, attr key or value, or a string constant's element
     (TFL903 naming the limit); signature keys and tensor names, entry points and asset
-    file names too. Numeric tensor contents are data, not strings."""
+    file names too. Numeric tensor contents are data, not strings. ``nodes_too=False``:
+    no node is that long (the streamed parse measured them)."""
     for sig in model.signatures:
         for text in (sig.key, sig.method_name, *sig.inputs, *sig.inputs.values(), *sig.outputs,
                      *sig.outputs.values()):
@@ -214,10 +235,13 @@ def check_strings(model: ModelIR, limits: Limits) -> None:
         for name in (*func.arg_names, *func.output_names, *func.ret.values()):
             _check(name, f"function {_short(func.name)}: an argument or output name", limits)
         nodes = func.node_defs
+        if not nodes_too:
+            continue
         for nd in nodes.larger_than(limits.max_string_bytes) if isinstance(nodes, RawNodes) else nodes:
             where = f"node {_short(nd.name)} of {_short(func.name)}"
-            for text in (nd.name, nd.op, nd.device, *nd.input):
+            for text in (nd.name, nd.op, nd.device):
                 _check(text, f"{where}: a name, op, input or device", limits)
+            _check_all(nd.input, f"{where}: a name, op, input or device", limits)
             for key, value in nd.attr.items():
                 _check(key, f"{where}: an attr name", limits)
                 _check_attr(value, f"{where} attr {_short(key)}", limits)
@@ -407,11 +431,12 @@ def savedmodel_models(sm: Any, path: str, fmt: str, limits: Limits) -> list[Mode
 def models_from_bytes(
     data: bytes, name_hint: str, path: str, limits: Limits, text: bool | None = None
 ) -> tuple[str, list[ModelIR]]:
-    fmt, msg = parse_any(data, name_hint, text)
+    fmt, msg = parse_any(data, name_hint, text, limits.max_elements)
     return _models_of(fmt, msg, path, limits, len(data))
 
 
-def _models_of(fmt: str, msg: Any, path: str, limits: Limits, size: int) -> tuple[str, list[ModelIR]]:
+def _models_of(fmt: str, msg: Any, path: str, limits: Limits, size: int,
+               largest_node: int | None = None) -> tuple[str, list[ModelIR]]:
     if fmt.startswith("savedmodel"):
         models = savedmodel_models(msg, path, fmt, limits)
     elif fmt.startswith("metagraph"):
@@ -424,39 +449,68 @@ def _models_of(fmt: str, msg: Any, path: str, limits: Limits, size: int) -> tupl
     else:
         models = [graphdef_model(msg, path, fmt, limits)]
     if size > limits.max_string_bytes:  # no string can be longer than the document
+        nodes_too = largest_node is None or largest_node > limits.max_string_bytes
         for model in models:
-            check_strings(model, limits)
+            check_strings(model, limits, nodes_too)
     return fmt, models
 
 
 # ------------------------------------------------------------------ streamed parsing
 #
 # ``ParseFromString`` of a whole file holds the file's bytes and the message being
-# built at once. A large binary SavedModel or GraphDef is instead mapped and merged
-# piece by piece: the wire format is walked only down the few fields that hold the
-# bulk of a graph (SavedModel.meta_graphs -> MetaGraphDef.graph_def -> GraphDef.library),
-# runs of whole fields are merged with ``MergeFromString`` (protobuf defines the merge
-# of concatenated pieces as the parse of the whole), and pages already merged are
-# dropped from memory. It parses into the ``Lazy*`` messages of the schema, whose node
-# lists stay serialized (``ir.RawNodes``): decoded, a NodeDef costs several times its
-# bytes (10^6-node inputs: ~7.6x the file as messages, ~1.4x as bytes). Each node is
-# decoded once here, as the whole parse would; a malformed one, or anything else
+# built at once. A large binary SavedModel, MetaGraphDef or GraphDef is instead walked
+# and merged piece by piece (from a memory map when it is a file on disk): the wire
+# format is walked only down the few fields that hold the bulk of a graph
+# (SavedModel.meta_graphs -> MetaGraphDef.graph_def -> GraphDef.library -> each
+# library function), runs of whole fields are merged with ``MergeFromString`` (protobuf
+# defines the merge of concatenated pieces as the parse of the whole), and pages already
+# merged are dropped from memory. It parses into the ``Lazy*`` messages of the schema,
+# whose node lists stay serialized (``ir.RawNodes``): decoded, a NodeDef costs several
+# times its bytes (10^6-node inputs: ~7.6x the file as messages, ~1.4x as bytes). Each
+# node is decoded once here, as the whole parse would; a malformed one, or anything else
 # unusual (a bad field, a group, a message the checks below would not take), sends the
 # file down the whole-bytes path, so results and error messages stay those of
 # :func:`parse_any`. (One difference: protobuf's nesting limit of 100 then counts from
 # the node, not from the file's top message: nodes nested up to 5 levels deeper pass.)
+#
+# Memory is bounded before anything is merged: the walk counts nodes and library
+# functions (``max_nodes``, ``max_functions``) and, with :mod:`protowire`, the elements
+# every other field will decode into the message (``max_elements``, for everything but
+# the node lists together); a node that could hold more than ``max_elements`` is counted
+# on its own before it is ever decoded.
 
-#: Files smaller than this are read whole (the mapping saves nothing worth its setup).
-STREAM_MIN_BYTES = 8 << 20
+#: Files smaller than this are parsed whole (faster for them); whatever they hold,
+#: they cannot decode to more than the default ``max_elements`` (see :func:`_whole_cap`).
+STREAM_MIN_BYTES = 512 << 10
 _STREAM_PIECE = 1 << 20
-#: Message -> the fields walked into rather than merged whole: number -> (name, repeated).
-_STREAM_INTO: dict[str, dict[int, tuple[str, bool]]] = {
-    "tfmodel_lint.SavedModel": {2: ("meta_graphs", True)},
-    "tfmodel_lint.MetaGraphDef": {2: ("graph_def", False)},
-    "tfmodel_lint.GraphDef": {2: ("library", False)},
-    "tfmodel_lint.LazySavedModel": {2: ("meta_graphs", True)},
-    "tfmodel_lint.LazyMetaGraphDef": {2: ("graph_def", False)},
-    "tfmodel_lint.LazyGraphDef": {2: ("library", False)},
+
+
+class _Spec:
+    """How the streamed walk treats one message type: ``into`` the fields walked into
+    (number -> (name, repeated)), ``nodes`` the number of its node list (0: none),
+    ``raw`` whether the nodes stay bytes, ``functions`` the number of its function
+    list, ``model`` whether it starts a model (node and function counts restart)."""
+
+    __slots__ = ("functions", "into", "model", "nodes", "raw")
+
+    def __init__(self, into: dict[int, tuple[str, bool]] | None = None, nodes: int = 0, raw: bool = False,
+                 functions: int = 0, model: bool = False) -> None:
+        self.into = into or {}
+        self.nodes, self.raw, self.functions, self.model = nodes, raw, functions, model
+
+
+_PLAIN = _Spec()
+_STREAM_SPECS: dict[str, _Spec] = {
+    "tfmodel_lint.SavedModel": _Spec({2: ("meta_graphs", True)}),
+    "tfmodel_lint.MetaGraphDef": _Spec({2: ("graph_def", False)}, model=True),
+    "tfmodel_lint.GraphDef": _Spec({2: ("library", False)}, nodes=1),
+    "tfmodel_lint.FunctionDefLibrary": _Spec({1: ("function", True)}, functions=1),
+    "tfmodel_lint.FunctionDef": _Spec(nodes=3),
+    "tfmodel_lint.LazySavedModel": _Spec({2: ("meta_graphs", True)}),
+    "tfmodel_lint.LazyMetaGraphDef": _Spec({2: ("graph_def", False)}, model=True),
+    "tfmodel_lint.LazyGraphDef": _Spec({2: ("library", False)}, nodes=1, raw=True),
+    "tfmodel_lint.LazyFunctionDefLibrary": _Spec({1: ("function", True)}, functions=1),
+    "tfmodel_lint.LazyFunctionDef": _Spec(nodes=3, raw=True),
 }
 
 
@@ -464,11 +518,32 @@ class _Decline(Exception):
     """The streamed parse gives up; the caller parses the whole bytes instead."""
 
 
+def _node_label(view: memoryview, start: int, end: int) -> str:
+    """The name of a serialized node, when it comes first (as TensorFlow writes it)."""
+    if end - start > 2 and view[start] == 0x0A and view[start + 1] < 0x80:
+        name = bytes(view[start + 2:min(start + 2 + view[start + 1], end, start + 62)])
+        return f"node {_short(name)}"
+    return "a node"
+
+
 class _Stream:
-    def __init__(self, buf: mmap.mmap) -> None:
+    def __init__(self, buf: mmap.mmap | bytes, limits: Limits) -> None:
         self.buf = buf
         self.view = memoryview(buf)
         self.released = 0  # bytes [0, released) already dropped from memory
+        self.limits = limits
+        self.cap = limits.max_elements
+        #: Elements merged into the message (everything but nodes kept as bytes).
+        self.counter = Counter(self.cap, "the graph apart from its nodes")
+        #: Nodes up to this size cannot hold more than ``cap`` elements: not counted.
+        self.node_skip = self.cap // UNITS_PER_BYTE
+        self.nodes = 0
+        self.functions = 0
+        #: The largest node measured (those over ``node_skip``), for :func:`check_strings`.
+        self.largest = 0
+        from tfmodel_lint.proto import tfmodel_lint_pb2
+
+        self.node_desc = tfmodel_lint_pb2.NodeDef.DESCRIPTOR
 
     def varint(self, i: int, end: int) -> tuple[int, int]:
         view = self.view
@@ -490,55 +565,111 @@ class _Stream:
             except (pb_message.DecodeError, ValueError, OverflowError, RecursionError):
                 raise _Decline from None
         page = end - end % mmap.PAGESIZE
-        if page - self.released >= _STREAM_PIECE and hasattr(mmap, "MADV_DONTNEED"):
+        if page - self.released >= _STREAM_PIECE and isinstance(self.buf, mmap.mmap) \
+                and hasattr(mmap, "MADV_DONTNEED"):
             self.buf.madvise(mmap.MADV_DONTNEED, self.released, page - self.released)
             self.released = page
 
+    def too_many_nodes(self) -> LimitExceededError:
+        cap = self.limits.max_nodes
+        return LimitExceededError("max_nodes", cap, f"more than {cap} nodes")
+
+    def node(self, spec: _Spec, table: Any, start: int, end: int) -> None:
+        """The elements of one node (``view[start:end]``) against ``max_elements``: on its
+        own when it stays bytes (it is decoded alone), else with the rest."""
+        if not spec.raw:
+            self.field(table, spec.nodes, start, end)
+        elif end - start > self.node_skip:
+            self.largest = max(self.largest, end - start)
+            Counter(self.cap, _node_label(self.view, start, end)).message(self.node_desc, self.view, start, end)
+
+    def field(self, table: Any, number: int, start: int, end: int) -> None:
+        """A field merged whole: its elements count against ``max_elements``."""
+        count_field(self.counter, table, number, self.view, start, end)
+
     def walk(self, msg: Any, start: int, end: int) -> None:
-        into = _STREAM_INTO.get(msg.DESCRIPTOR.full_name, {})
+        spec = _STREAM_SPECS.get(msg.DESCRIPTOR.full_name, _PLAIN)
+        table = table_of(msg.DESCRIPTOR)
+        into = spec.into
+        if spec.model:
+            self.nodes = self.functions = 0  # limits per model
+        node_tag = spec.nodes << 3 | 2 if spec.nodes else -1
+        # Nodes larger than this are counted; all of them when they are decoded with the rest.
+        node_skip = self.node_skip if spec.raw else -1
+        max_nodes = self.limits.max_nodes
+        counter = self.counter
         pending = i = start
         view = self.view
         while i < end:
             field_start = i
-            tag = view[i]
-            if tag < 0x80 and (tag & 7) == 2 and tag >> 3 not in into and i + 2 < end:
-                # Fast path for the bulk (nodes, functions): a length-delimited field
-                # with a one-byte tag and a one- or two-byte length.
-                size = view[i + 1]
-                if size < 0x80:
-                    i += 2 + size
-                elif view[i + 2] < 0x80:
-                    i += 3 + ((size & 0x7F) | (view[i + 2] << 7))
-                else:
-                    size, i = self.varint(i + 1, end)
+            if view[i] == node_tag and i + 2 < end:
+                # Fast path for the bulk: a run of nodes, each with a one- or two-byte
+                # length. The node count is checked before each merge and at the end of
+                # the run (what is merged stays within one piece of the limit).
+                nodes = self.nodes
+                while True:
+                    size = view[i + 1]
+                    if size < 0x80:
+                        i += 2
+                    elif view[i + 2] < 0x80:
+                        size = (size & 0x7F) | (view[i + 2] << 7)
+                        i += 3
+                    else:
+                        size, i = self.varint(i + 1, end)
+                    if i + size > end:
+                        raise _Decline
+                    nodes += 1
+                    if size > node_skip:
+                        self.node(spec, table, i, i + size)
                     i += size
-                if i > end:
-                    raise _Decline
-                if i - pending >= _STREAM_PIECE:
-                    self.merge(msg, pending, i)
-                    pending = i
+                    if i - pending >= _STREAM_PIECE:
+                        if nodes > max_nodes:
+                            raise self.too_many_nodes()
+                        self.merge(msg, pending, i)
+                        pending = i
+                    if i + 2 >= end or view[i] != node_tag:
+                        break
+                self.nodes = nodes
+                if nodes > max_nodes:
+                    raise self.too_many_nodes()
                 continue
             tag, i = self.varint(i, end)
             wire = tag & 7
-            if wire == 0:
-                _, i = self.varint(i, end)
-            elif wire == 1:
-                i += 8
-            elif wire == 5:
-                i += 4
-            elif wire == 2:
+            number = tag >> 3
+            if wire == 2:
                 size, i = self.varint(i, end)
-                if tag >> 3 in into:
-                    if i + size > end:
-                        raise _Decline
+                if i + size > end:
+                    raise _Decline
+                if number in into:
                     self.merge(msg, pending, field_start)
-                    name, repeated = into[tag >> 3]
+                    name, repeated = into[number]
+                    if number == spec.functions:
+                        self.functions += 1
+                        if self.functions > self.limits.max_functions:
+                            raise LimitExceededError("max_functions", self.limits.max_functions,
+                                                     f"more than {self.limits.max_functions} library functions")
+                    counter.count += 1
                     sub = getattr(msg, name)
                     # A repeated field gets a new element; a singular one merges.
                     self.walk(sub.add() if repeated else sub, i, i + size)
                     i = pending = i + size
                     continue
+                if number == spec.nodes:
+                    self.nodes += 1
+                    if self.nodes > max_nodes:
+                        raise self.too_many_nodes()
+                    self.node(spec, table, i, i + size)
+                else:
+                    self.field(table, number, i, i + size)
                 i += size
+            elif wire in (0, 1, 5):
+                if wire == 0:
+                    _, i = self.varint(i, end)
+                else:
+                    i += 8 if wire == 1 else 4
+                counter.count += 1
+                if counter.count > self.cap:
+                    raise counter.exceeded()
             else:
                 raise _Decline  # groups and invalid wire types: the whole-bytes parse says what is wrong
             if i > end:
@@ -562,61 +693,83 @@ def _nodes_decode(graphs: list[Any]) -> bool:
     return True
 
 
-def stream_parse(cls: Any, buf: mmap.mmap) -> Any:
-    """Parse a mapped binary message piece by piece (see above); :class:`_Decline` if not."""
+def stream_parse(cls: Any, buf: mmap.mmap | bytes, limits: Limits | None = None) -> Any:
+    """Parse a binary message piece by piece (see above); :class:`_Decline` if not,
+    :class:`LimitExceededError` before a limit would be passed."""
+    return _stream_parse(cls, buf, limits or Limits())[0]
+
+
+def _stream_parse(cls: Any, buf: mmap.mmap | bytes, limits: Limits) -> tuple[Any, int | None]:
+    """The message and the size of its largest node, if only nodes up to
+    ``max_string_bytes`` may have gone unmeasured (else ``None``)."""
     msg = cls()
-    stream = _Stream(buf)
+    stream = _Stream(buf, limits)
     try:
         stream.walk(msg, 0, len(buf))
     finally:
         stream.view.release()
-    return msg
+    return msg, stream.largest if limits.max_string_bytes >= stream.node_skip else None
+
+
+def _stream_models(buf: mmap.mmap | bytes, name_hint: str,
+                   limits: Limits) -> tuple[str, Any, list[Any], int | None] | None:
+    """(format, Lazy message, its graphs, largest node) of a mapped or in-memory binary
+    protobuf, or ``None`` when the streamed parse does not take it."""
+    mod = pb2()
+    tag = buf[0]
+    try:
+        if name_hint.endswith(".meta"):
+            msg, largest = _stream_parse(mod.LazyMetaGraphDef, buf, limits)
+            return "metagraph", msg, [msg.graph_def], largest
+        if tag in (0x08, 0x12):
+            msg, largest = _stream_parse(mod.LazySavedModel, buf, limits)
+            if not any(mg.graph_def.node or mg.graph_def.library.function or mg.meta_info_def.tags
+                       for mg in msg.meta_graphs):
+                return None
+            return "savedmodel", msg, [mg.graph_def for mg in msg.meta_graphs], largest
+        if tag == 0x0A:
+            msg, largest = _stream_parse(mod.LazyGraphDef, buf, limits)
+            if (not msg.node and not msg.library.function) or any(
+                    not mod.NodeDef.FromString(n).op for n in msg.node[:100]):
+                return None
+            return "graphdef", msg, [msg], largest
+    except (_Decline, pb_message.DecodeError, RecursionError):
+        return None
+    return None
 
 
 def models_from_path(file: Path, name_hint: str, path: str, limits: Limits) -> tuple[str, list[ModelIR]] | None:
-    """The models of a large binary SavedModel or GraphDef on disk, parsed streamed;
-    ``None`` when the file is small or not one the streamed parse takes, for the
-    caller to read it whole and use :func:`models_from_bytes`."""
-    mod = pb2()
+    """The models of a large binary SavedModel, MetaGraphDef or GraphDef on disk, parsed
+    streamed from a memory map; ``None`` when the file is small or not one the streamed
+    parse takes, for the caller to read it whole and use :func:`models_from_bytes`."""
     try:
         with file.open("rb") as fh:
             size = fh.seek(0, 2)
-            if size < STREAM_MIN_BYTES or size > limits.max_file_bytes or name_hint.endswith(".meta"):
+            if size < STREAM_MIN_BYTES or size > limits.max_file_bytes:
                 return None
             buf = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
-            try:
-                tag = buf[0]
-                try:
-                    if tag in (0x08, 0x12):
-                        msg = stream_parse(mod.LazySavedModel, buf)
-                        if not any(mg.graph_def.node or mg.graph_def.library.function or mg.meta_info_def.tags
-                                   for mg in msg.meta_graphs):
-                            return None
-                        graphs = [mg.graph_def for mg in msg.meta_graphs]
-                        fmt = "savedmodel"
-                    elif tag == 0x0A:
-                        msg = stream_parse(mod.LazyGraphDef, buf)
-                        if (not msg.node and not msg.library.function) or any(
-                                not mod.NodeDef.FromString(n).op for n in msg.node[:100]):
-                            return None
-                        graphs = [msg]
-                        fmt = "graphdef"
-                    else:
-                        return None
-                except (_Decline, pb_message.DecodeError, RecursionError):
-                    return None
-            finally:
-                try:
-                    buf.close()
-                except BufferError:  # a view still alive (an exception's frames): the mapping goes with it
-                    pass
     except (OSError, ValueError):
         return None  # not mappable (a pipe, an empty file...): read it whole
+    try:
+        parsed = _stream_models(buf, name_hint, limits)
+    finally:
+        try:
+            buf.close()
+        except BufferError:  # a view still alive (an exception's frames): the mapping goes with it
+            pass
+    if parsed is None:
+        return None
+    return _finish(parsed, size, path, limits)
+
+
+def _finish(parsed: tuple[str, Any, list[Any], int | None], size: int, path: str,
+            limits: Limits) -> tuple[str, list[ModelIR]] | None:
+    fmt, msg, graphs, largest = parsed
     # The nodes are still bytes: decode each once, as the whole parse would have (a
     # malformed one sends the file down the whole-bytes path and its error), keeping
     # every node's op and name hash for the analyses (RawNodes.scan).
     try:
-        out = _models_of(fmt, msg, path, limits, size)
+        out = _models_of(fmt, msg, path, limits, size, largest)
     except LimitExceededError:
         if not _nodes_decode(graphs):
             return None
@@ -629,6 +782,14 @@ def models_from_path(file: Path, name_hint: str, path: str, limits: Limits) -> t
     except (pb_message.DecodeError, RecursionError):
         return None
     return out
+
+
+def models_streamed(data: bytes, name_hint: str, path: str, limits: Limits) -> tuple[str, list[ModelIR]] | None:
+    """:func:`models_from_path` for bytes already in memory (an archive member)."""
+    if len(data) < STREAM_MIN_BYTES:
+        return None
+    parsed = _stream_models(data, name_hint, limits)
+    return None if parsed is None else _finish(parsed, len(data), path, limits)
 
 
 # ------------------------------------------------------------------ loader entry points
@@ -645,6 +806,9 @@ def _read_models(source: Source, member: str, ctx: LoadContext, text: bool) -> t
     data = source.read(member)
     if data.startswith(b"version https://git-lfs"):
         raise ArtifactError(Problem.LFS_POINTER, f"{name} is a Git LFS pointer; run 'git lfs pull'")
+    streamed = None if text or on_disk is not None else models_streamed(data, name, ctx.display, ctx.limits)
+    if streamed is not None:
+        return streamed
     return models_from_bytes(data, name, ctx.display, ctx.limits, text=text)
 
 

@@ -36,6 +36,7 @@ from tfmodel_lint.findings import Severity
 from tfmodel_lint.ir import EntryPoint, Function, ModelIR, Signature
 from tfmodel_lint.limits import Limits
 from tfmodel_lint.loaders import ArtifactProblem, LoadContext, Loaded
+from tfmodel_lint.loaders.protowire import Counter
 from tfmodel_lint.sources import Source
 
 MALFORMED = Problem.MALFORMED
@@ -301,6 +302,8 @@ class _Context:
     issues: list[ArtifactProblem] = field(default_factory=list)
     custom_ops: dict[str, int] = field(default_factory=dict)
     nodes: int = 0
+    #: Protobuf elements of the Flex NodeDefs decoded so far (``max_elements``).
+    elements: Counter = field(default_factory=lambda: Counter(0, ""))
 
 
 def decode_string_tensor(data: bytes, limits: Limits) -> list[bytes]:
@@ -392,8 +395,11 @@ def _flex_nodedef(ctx: _Context, custom: str, options: bytes | None, where: str)
                 raise FlatError("second FlexBuffer element is not a string or blob")
             if len(raw) > ctx.limits.max_string_bytes:
                 raise LimitExceededError("max_string_bytes", ctx.limits.max_string_bytes, f"{where}: NodeDef too long")
+            # Every Flex NodeDef of the model is kept: their elements count together.
+            raw = bytes(raw)
+            ctx.elements.message(mod.NodeDef.DESCRIPTOR, memoryview(raw), 0, len(raw))
             candidate = mod.NodeDef()
-            candidate.ParseFromString(bytes(raw))
+            candidate.ParseFromString(raw)
             nd = candidate
         except LimitExceededError:
             raise
@@ -583,7 +589,8 @@ def parse_model(data: bytes, display: str, limits: Limits) -> tuple[ModelIR, lis
         builtin = max(oc.scalar(_OpCode.DEPRECATED_BUILTIN, "i8"), oc.scalar(_OpCode.BUILTIN, "i32"))
         opcodes.append(_OpCodeInfo(builtin, oc.text(_OpCode.CUSTOM)))
     buffers = root.tables(_Model.BUFFERS)
-    ctx = _Context(reader, limits, display, opcodes, buffers)
+    ctx = _Context(reader, limits, display, opcodes, buffers,
+                   elements=Counter(limits.max_elements, "the Flex operators' NodeDefs"))
     subgraphs = root.tables(_Model.SUBGRAPHS)
     if not subgraphs:
         raise ArtifactError(MALFORMED, "TFLite model without any subgraph")
