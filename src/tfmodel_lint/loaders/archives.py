@@ -25,7 +25,7 @@ import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from tfmodel_lint.errors import ArtifactError, LimitExceededError, Problem
 from tfmodel_lint.findings import Severity
@@ -166,61 +166,78 @@ def extra_members_hook(source: Source, ctx: LoadContext, loaded: Loaded) -> None
 
 # -- zip -------------------------------------------------------------------------------
 
-_EOCD = b"PK\x05\x06"
-_EOCD64_LOCATOR = b"PK\x06\x07"
 _CENTRAL = b"PK\x01\x02"
+#: A zip directory may take this many bytes a member on average (names, extra fields
+#: and comments of real archives take well under 1 KiB); zipfile reads it whole.
+ZIP_DIRECTORY_BYTES_PER_ENTRY = 4096
+#: Most extra-field blocks in one directory entry (real ones have a few): zipfile
+#: decodes them in time quadratic in their number.
+ZIP_EXTRA_BLOCKS = 64
+
+
+def _directory_span(fp: BinaryIO) -> tuple[int, int] | None:
+    """(start, size) of the central directory exactly where :mod:`zipfile` will read it:
+    its own end-record reader, Zip64 record included, and its own arithmetic
+    (``ZipFile._RealGetContents``)."""
+    zf: Any = zipfile  # the end-record reader is private (not in the stubs)
+    try:
+        endrec = zf._EndRecData(fp)
+    except OSError:
+        return None
+    if not endrec:
+        return None  # zipfile reports it
+    size, offset = endrec[zf._ECD_SIZE], endrec[zf._ECD_OFFSET]
+    concat = endrec[zf._ECD_LOCATION] - size - offset
+    if endrec[zf._ECD_SIGNATURE] == zf.stringEndArchive64:
+        concat -= zf.sizeEndCentDir64 + zf.sizeEndCentDir64Locator
+    return offset + concat, size
+
+
+def _extra_blocks(extra: bytes) -> int:
+    """Blocks of an extra field as zipfile walks them (stops past the bound)."""
+    blocks = pos = 0
+    while len(extra) - pos >= 4 and blocks <= ZIP_EXTRA_BLOCKS:
+        (length,) = struct.unpack_from("<H", extra, pos + 2)
+        pos += 4 + length
+        blocks += 1
+    return blocks
 
 
 def check_central_directory(fp: BinaryIO, size: int, limits: Limits) -> None:
-    """Count the central directory's entries before :mod:`zipfile` turns each into an
-    object: a directory of millions of entries is refused at the entry limit, with
-    memory in proportion to the limit, not to the file."""
-    tail_size = min(size, 22 + 65535)
-    fp.seek(size - tail_size)
-    tail = fp.read(tail_size)
-    pos = tail.rfind(_EOCD)
-    if pos < 0 or pos + 22 > len(tail):
-        return  # zipfile reports it
-    _entries, cd_size, _cd_offset = struct.unpack_from("<HII", tail, pos + 10)
-    end = size - tail_size + pos  # the directory ends where the end record (or the zip64 one) starts
-    if cd_size == 0xFFFFFFFF:
-        loc = pos - 20
-        if loc >= 0 and tail[loc:loc + 4] == _EOCD64_LOCATOR:
-            (eocd64,) = struct.unpack_from("<Q", tail, loc + 8)
-            fp.seek(eocd64)
-            rec = fp.read(56)
-            if len(rec) == 56 and rec[:4] == b"PK\x06\x06":
-                (cd_size,) = struct.unpack_from("<Q", rec, 40)
-                end = eocd64
+    """Count the central directory's entries before :mod:`zipfile` reads it whole and
+    turns each into an object: a directory of millions of entries (or one that could
+    only be that large) is refused at the entry limit, with memory in proportion to the
+    limit, not to the file. The directory is found as zipfile finds it, so no second
+    end record (a Zip64 one, or a locator pointing elsewhere) can show this check a
+    smaller directory than zipfile reads. An entry with more extra-field blocks than
+    real archives use is refused too (zipfile decodes them in quadratic time)."""
     cap = limits.max_archive_entries
-    # The declared count can lie (zipfile ignores it): walk the entries' fixed headers,
-    # stopping at the cap, before zipfile makes an object of each.
-    start = end - cd_size
-    if cd_size <= 0 or start < 0:
+    span = _directory_span(fp)
+    if span is None:
         return
+    start, cd_size = span
+    cd_size = min(cd_size, max(size - start, 0))  # zipfile reads no more than the file holds
+    if start < 0 or cd_size <= 0:
+        return
+    if cd_size > cap * ZIP_DIRECTORY_BYTES_PER_ENTRY:
+        raise LimitExceededError("max_archive_entries", cap,
+                                 f"the zip directory is {cd_size} bytes, more than {ZIP_DIRECTORY_BYTES_PER_ENTRY} "
+                                 "bytes for each member the limit allows")
     fp.seek(start)
-    pos = 0
-    count = 0
-    chunk = b""
-    while pos < cd_size:
-        need = pos + 46 - len(chunk)
-        if need > 0:
-            more = fp.read(min(cd_size - len(chunk), max(need, 1 << 16)))
-            if not more:
-                return
-            chunk += more
-            continue
-        if chunk[pos:pos + 4] != _CENTRAL:
-            return
-        name_len, extra_len, comment_len = struct.unpack_from("<HHH", chunk, pos + 28)
-        pos += 46 + name_len + extra_len + comment_len
+    directory = fp.read(cd_size)
+    pos = count = 0
+    while pos + 46 <= len(directory):
+        if directory[pos:pos + 4] != _CENTRAL:
+            return  # zipfile stops here too ("bad magic number")
+        name_len, extra_len, comment_len = struct.unpack_from("<HHH", directory, pos + 28)
         count += 1
         if count > cap:
             raise LimitExceededError("max_archive_entries", cap, f"the zip directory holds more than {cap} members")
-        if pos > (1 << 20) and pos < len(chunk):
-            chunk = chunk[pos:]
-            cd_size -= pos
-            pos = 0
+        extra = directory[pos + 46 + name_len:pos + 46 + name_len + extra_len]
+        if extra_len > 4 * ZIP_EXTRA_BLOCKS and _extra_blocks(extra) > ZIP_EXTRA_BLOCKS:
+            raise LimitExceededError("max_archive_entries", cap,
+                                     f"zip directory entry {count} has more than {ZIP_EXTRA_BLOCKS} extra-field blocks")
+        pos += 46 + name_len + extra_len + comment_len
 
 
 def zip_overlaps(infos: list[zipfile.ZipInfo], size: int) -> set[str]:

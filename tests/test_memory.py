@@ -1,0 +1,226 @@
+"""Memory bounded by the limits (issue 16): each hostile input that once took gigabytes
+is generated here (``tests/memory_inputs.py``), linted next to a normal model in a child
+process whose peak RSS is measured (``os.wait4``: upb's allocations are invisible to
+tracemalloc), and must end in the finding that names the limit, with the normal model's
+findings kept, no traceback and no exit 3. The child runs under an address-space cap
+so that a regression fails the test instead of exhausting the machine.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+import subprocess
+import sys
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests import memory_inputs as mi
+from tfmodel_lint.limits import Limits
+
+ROOT = Path(__file__).resolve().parent.parent
+GOOD = ROOT / "examples" / "models" / "malicious_reader"
+MiB = 1 << 20
+#: Address space a measured lint may map (a regression ends in MemoryError, not swap).
+ADDRESS_SPACE = 3 << 30
+
+
+class Measured:
+    """One lint in a child process: its exit code, JSON report and peak RSS."""
+
+    def __init__(self, rc: int, report: dict[str, Any] | None, peak: int, stderr: str) -> None:
+        self.rc, self.report, self.peak, self.stderr = rc, report, peak, stderr
+
+    @property
+    def findings(self) -> list[dict[str, Any]]:
+        assert self.report is not None, self.stderr[-3000:]
+        return list(self.report["findings"])
+
+    def of(self, name: str) -> list[dict[str, Any]]:
+        """Findings on the artifact whose path ends with ``name``."""
+        return [f for f in self.findings if f["artifact"].endswith(name)]
+
+    def __repr__(self) -> str:
+        shown = [(f["code"], f["severity"], f["message"][:160]) for f in self.findings] if self.report else None
+        return (f"Measured(rc={self.rc}, peak={self.peak / MiB:.0f} MiB, findings={shown}, "
+                f"stderr={self.stderr[-500:]!r})")
+
+
+#: A small launcher starts the lint and reports its peak RSS from ``wait4`` (the child
+#: and what it reaped, such as the HDF5 reader). Not started from the test process: a
+#: child's peak counts the memory of the process it was forked from until its exec.
+_LAUNCHER = """
+import json, os, resource, subprocess, sys
+cap, out, err = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+def limit():
+    resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+with open(out, "wb") as o, open(err, "wb") as e:
+    p = subprocess.Popen(sys.argv[4:], stdout=o, stderr=e, stdin=subprocess.DEVNULL, preexec_fn=limit)
+    _, status, usage = os.wait4(p.pid, 0)
+    p.returncode = os.waitstatus_to_exitcode(status)
+print(json.dumps([p.returncode, usage.ru_maxrss * 1024]))
+"""
+
+
+def measured_run(cmd: list[str]) -> tuple[int, bytes, str, int]:
+    """(exit code, stdout, stderr, peak RSS in bytes) of ``cmd`` under the address-space cap."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out, err = Path(tmp, "out"), Path(tmp, "err")
+        launched = subprocess.run([sys.executable, "-I", "-c", _LAUNCHER, str(ADDRESS_SPACE), str(out), str(err), *cmd],
+                                  capture_output=True, text=True, check=True, cwd=str(ROOT))
+        rc, peak = json.loads(launched.stdout)
+        return rc, out.read_bytes(), err.read_bytes().decode("utf-8", "replace"), peak
+
+
+def measured_lint(*paths: Path, args: tuple[str, ...] = ()) -> Measured:
+    """``tfmodel-lint PATHS -f json --exit-zero ARGS`` in a child, measured."""
+    cmd = [sys.executable, "-m", "tfmodel_lint", *map(str, paths), "-f", "json", "--exit-zero", *args]
+    rc, text, errors, peak = measured_run(cmd)
+    try:
+        report = json.loads(text)
+    except ValueError:
+        report = None
+    return Measured(rc, report, peak, errors)
+
+
+@pytest.fixture(scope="module")
+def baseline() -> int:
+    """Peak RSS of linting the normal model alone: start-up and a small model."""
+    run = measured_lint(GOOD)
+    assert run.rc == 0 and run.findings, run
+    return run.peak
+
+
+def assert_limited(run: Measured, name: str, limit: str) -> None:
+    """The hostile artifact gives exactly one TFL903 (high) naming ``limit``; the normal
+    model keeps its ReadFile finding; no internal error, no traceback."""
+    assert run.rc == 0, run
+    assert "Traceback" not in run.stderr, run
+    assert not run.report or not run.report.get("internal_errors"), run
+    mine = run.of(name)
+    assert [(f["code"], f["severity"]) for f in mine] == [("TFL903", "high")], run
+    assert f"limit {limit}=" in mine[0]["message"], run
+    assert any(f["code"] == "TFL201" and f["artifact"].endswith(GOOD.name) for f in run.findings), run
+
+
+# -- 1. repeated protobuf fields ------------------------------------------------------------
+
+#: Elements written per case: past the default limit that guards it. The graph is
+#: streamed (larger than STREAM_MIN_BYTES) and was decoded whole before.
+REPEATED = {
+    "string_val": (5_000_000, "max-elements"),
+    "int64_val": (5_000_000, "max-elements"),
+    "int_val": (5_000_000, "max-elements"),
+    "float_val": (4_500_000, "max-elements"),
+    "dims": (5_000_000, "max-elements"),
+    "inputs": (5_000_000, "max-elements"),
+    "list_s": (5_000_000, "max-elements"),
+    "function_args": (1_000_000, "max-elements"),  # 8 elements each: a whole ArgDef struct
+    "nodes": (5_200_000, "max-nodes"),
+    "function_nodes": (5_200_000, "max-nodes"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(REPEATED))
+def test_repeated_fields_are_refused_before_they_are_decoded(case: str, tmp_path: Path, baseline: int) -> None:
+    count, limit = REPEATED[case]
+    path = mi.protobuf_case(tmp_path, case, count)
+    run = measured_lint(path, GOOD)
+    assert_limited(run, path.name, limit)
+    # Before: 20 MB of these took 0.5-1.4 GB. Nodes up to max-nodes are merged (16 bytes
+    # each); elements past max-elements never are.
+    allowed = (256 if limit == "max-nodes" else 64) * MiB
+    assert run.peak - baseline < allowed, run
+
+
+@pytest.mark.parametrize("case", ["string_val", "dims", "function_args", "function_nodes"])
+def test_a_lowered_limit_applies_to_small_and_archived_graphs(case: str, tmp_path: Path) -> None:
+    """The same inputs, small (parsed whole) and as a zip member (streamed from memory),
+    with the limit lowered: each is refused naming the setting."""
+    small = mi.protobuf_case(tmp_path, case, 3000)
+    (tmp_path / "big").mkdir()
+    member = mi.protobuf_case(tmp_path / "big", case, 400_000).read_bytes()  # 800 KB: streamed
+    archived = tmp_path / "a.zip"
+    archived.write_bytes(mi.zip_bytes([("m/big.pb", member)], zipfile.ZIP_STORED))
+    flag = ("--max-nodes", "2000") if case.endswith("nodes") else ("--max-elements", "2000")
+    run = measured_lint(small, archived, GOOD, args=flag)
+    limit = f"{flag[0][2:]}=2000"
+    for name in (small.name, archived.name):
+        mine = run.of(name)
+        assert [(f["code"], f["severity"]) for f in mine] == [("TFL903", "high")], run
+        assert limit in mine[0]["message"], run
+
+
+def test_text_protobuf_is_counted_before_it_is_parsed(tmp_path: Path) -> None:
+    path = tmp_path / "g.pbtxt"
+    path.write_bytes(b'node { name: "big" op: "Const" attr { key: "value" value { tensor { dtype: DT_STRING '
+                     + b'string_val: ["' + b'", "'.join([b""] * 5000) + b'"] } } } }\n')
+    run = measured_lint(path, GOOD, args=("--max-elements", "4000"))
+    assert_limited(run, path.name, "max-elements")
+    assert "text GraphDef" in run.of(path.name)[0]["message"], run
+
+
+def test_models_within_the_limits_are_unchanged(tmp_path: Path) -> None:
+    """Just under each limit nothing is refused and the reader is found."""
+    for case in ("string_val", "function_args"):
+        path = mi.protobuf_case(tmp_path, case, 20_000)
+        run = measured_lint(path, args=("--max-elements", "400000"))
+        assert [f["code"] for f in run.of(path.name)] == ["TFL201"], run
+
+
+def test_stream_threshold_keeps_whole_parses_under_the_default() -> None:
+    """A file parsed whole (below STREAM_MIN_BYTES) cannot decode to more than the
+    default max-elements, which is why it is not counted."""
+    from tfmodel_lint.loaders import protowire, tf_graph
+
+    assert protowire.UNITS_PER_BYTE >= (2 + protowire.max_weight()) // 2
+    assert (tf_graph.STREAM_MIN_BYTES - 1) * protowire.UNITS_PER_BYTE <= Limits().max_elements
+
+
+# -- 2. a zip central directory of millions of entries ---------------------------------------
+
+
+@pytest.mark.parametrize("variant", ["", "small", "decoy"])
+def test_zip_directory_is_counted_where_zipfile_reads_it(variant: str, tmp_path: Path, baseline: int) -> None:
+    """300,000 entries (14 MB; 10 million took 4 GB): the classic end record, a Zip64
+    record the classic one contradicts, or a Zip64 locator pointing at a decoy record.
+    zipfile reads the directory the Zip64 record names; so does the check."""
+    path = mi.zip_many_entries(tmp_path / f"entries{variant}.zip", 300_000, variant)
+    with zipfile.ZipFile(path) as zf:  # the directory zipfile sees really is that large
+        assert len(zf.infolist()) == 300_000
+    run = measured_lint(path, GOOD)
+    assert_limited(run, path.name, "max-archive-entries")
+    assert run.peak - baseline < 32 * MiB, run
+
+
+def test_zip_entry_count_is_checked_before_zipfile_parses(tmp_path: Path, baseline: int) -> None:
+    """A directory small in bytes but past the entry limit: refused by the count."""
+    path = mi.zip_many_entries(tmp_path / "entries.zip", 20_001)
+    run = measured_lint(path, GOOD)
+    assert_limited(run, path.name, "max-archive-entries")
+    assert "holds more than 10000 members" in run.of(path.name)[0]["message"]
+
+
+def test_zip_entry_with_thousands_of_extra_blocks(tmp_path: Path) -> None:
+    """zipfile decodes an entry's extra-field blocks in quadratic time (2,000 entries of
+    16,000 empty blocks ran into the 120 s budget)."""
+    path = mi.zip_fat_directory(tmp_path / "fat.zip", 10, 65532)
+    run = measured_lint(path, GOOD)
+    assert_limited(run, path.name, "max-archive-entries")
+    assert "extra-field blocks" in run.of(path.name)[0]["message"]
+
+
+def test_zip_with_ordinary_extra_fields_is_read(tmp_path: Path) -> None:
+    """Real extra fields (Zip64, timestamps, one large alignment padding block) pass."""
+    path = tmp_path / "m.zip"
+    with zipfile.ZipFile(path, "w") as zf:
+        info = zipfile.ZipInfo("model.pb")
+        timestamp = struct.pack("<HHB", 0x5455, 5, 1) + b"\x00" * 4
+        info.extra = timestamp + struct.pack("<HH", 0xD935, 4000) + b"\0" * 4000
+        zf.writestr(info, mi.reader_nodes())
+    run = measured_lint(path)
+    assert [f["code"] for f in run.of(path.name)] == ["TFL201"], run
