@@ -9,6 +9,7 @@ so that a regression fails the test instead of exhausting the machine.
 from __future__ import annotations
 
 import json
+import re
 import struct
 import subprocess
 import sys
@@ -34,6 +35,7 @@ class Measured:
 
     def __init__(self, rc: int, report: dict[str, Any] | None, peak: int, stderr: str) -> None:
         self.rc, self.report, self.peak, self.stderr = rc, report, peak, stderr
+        self.own_peak = peak  # the linter alone (without the HDF5 reader)
 
     @property
     def findings(self) -> list[dict[str, Any]]:
@@ -76,15 +78,30 @@ def measured_run(cmd: list[str]) -> tuple[int, bytes, str, int]:
         return rc, out.read_bytes(), err.read_bytes().decode("utf-8", "replace"), peak
 
 
+#: The linter's own peak, without the processes it starts (the HDF5 reader): its
+#: mm's high-water mark, written after the report.
+_OWN_PEAK = """
+import re, sys
+from tfmodel_lint.cli import main
+code = main(sys.argv[1:])
+status = open("/proc/self/status").read()
+sys.stderr.write("\\nown-peak-kib %s\\n" % re.search(r"VmHWM:\\s+(\\d+)", status).group(1))
+sys.exit(code)
+"""
+
+
 def measured_lint(*paths: Path, args: tuple[str, ...] = ()) -> Measured:
     """``tfmodel-lint PATHS -f json --exit-zero ARGS`` in a child, measured."""
-    cmd = [sys.executable, "-m", "tfmodel_lint", *map(str, paths), "-f", "json", "--exit-zero", *args]
-    rc, text, errors, peak = measured_run(cmd)
+    argv = [*map(str, paths), "-f", "json", "--exit-zero", *args]
+    rc, text, errors, peak = measured_run([sys.executable, "-c", _OWN_PEAK, *argv])
     try:
         report = json.loads(text)
     except ValueError:
         report = None
-    return Measured(rc, report, peak, errors)
+    run = Measured(rc, report, peak, errors)
+    found = re.search(r"own-peak-kib (\d+)", errors)
+    run.own_peak = int(found.group(1)) * 1024 if found else peak
+    return run
 
 
 @pytest.fixture(scope="module")
@@ -224,3 +241,62 @@ def test_zip_with_ordinary_extra_fields_is_read(tmp_path: Path) -> None:
         zf.writestr(info, mi.reader_nodes())
     run = measured_lint(path)
     assert [f["code"] for f in run.of(path.name)] == ["TFL201"], run
+
+
+# -- 3. HDF5: a huge variable-length model_config -------------------------------------------
+
+
+def test_hdf5_reader_cap_scales_with_max_config_bytes(tmp_path: Path) -> None:
+    """The reader's data segment is its own needs plus room for one attribute of
+    max-config-bytes: lowering the limit lowers the cap (it was 512 MiB at least)."""
+    from tfmodel_lint.loaders.keras_h5 import H5Reader
+
+    path = mi.h5_vlen_config(tmp_path / "small.h5", 1000)
+    caps = []
+    reader = H5Reader()
+    try:
+        for size in (1 * MiB, 8 * MiB):
+            reader.read(str(path), Limits(max_config_bytes=size))
+            assert reader._proc is not None
+            limits = Path(f"/proc/{reader._proc.pid}/limits").read_text()
+            caps.append(int(re.search(r"Max data size\s+(\d+)", limits).group(1)))  # type: ignore[union-attr]
+    finally:
+        reader.close()
+    assert caps[1] - caps[0] >= 3 * 7 * MiB  # room for the attribute, decoded and copied
+    assert caps[0] < 320 * MiB
+
+
+def test_hdf5_attribute_larger_than_the_reader_cap_is_the_limit(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """An attribute the capped reader cannot hold ends in an allocation failure there,
+    reported as max-config-bytes; the reader is restarted for the next file."""
+    from tfmodel_lint.errors import LimitExceededError
+    from tfmodel_lint.loaders import keras_h5
+
+    monkeypatch.setattr(keras_h5, "READER_BASE_BYTES", 96 * MiB)  # h5py needs ~55 MB
+    big = mi.h5_vlen_config(tmp_path / "big.h5", 32 * MiB)
+    small = mi.h5_vlen_config(tmp_path / "small.h5", 1000)
+    reader = keras_h5.H5Reader()
+    limits = Limits(max_config_bytes=MiB)
+    try:
+        with pytest.raises(LimitExceededError, match="max-config-bytes=1048576") as info:
+            reader.read(str(big), limits)
+        assert "larger than the reader may hold" in str(info.value)
+        assert reader.read(str(small), limits)["model_config"]
+    finally:
+        reader.close()
+
+
+def test_hdf5_config_over_the_limit_never_reaches_the_linter(tmp_path: Path, baseline: int) -> None:
+    """A 16 MiB model_config with max-config-bytes at 1 MiB: refused naming the limit;
+    the reader held it, the linter's own memory did not grow with it."""
+    path = mi.h5_vlen_config(tmp_path / "m.h5", 16 * MiB)
+    run = measured_lint(path, GOOD, args=("--max-config-bytes", str(MiB)))
+    assert_limited(run, path.name, "max-config-bytes")
+    assert run.own_peak - baseline < 8 * MiB, run
+
+
+def test_hdf5_file_over_max_file_bytes(tmp_path: Path) -> None:
+    path = mi.h5_vlen_config(tmp_path / "m.h5", MiB)
+    run = measured_lint(path, GOOD, args=("--max-file-bytes", str(MiB // 2)))
+    assert_limited(run, path.name, "max-file-bytes")

@@ -39,8 +39,20 @@ _WEIGHTS_MARKERS = ("layer_names", "weight_names")
 _H5_ERRORS: tuple[type[BaseException], ...] = (OSError, RuntimeError, ValueError, KeyError, TypeError)
 #: Longest one read of the root attributes may take (and the time budget, if shorter).
 HDF5_READ_SECONDS = 5.0
-#: Data segment the reader may use besides what the attributes may need (h5py, numpy).
-READER_BASE_BYTES = 512 << 20
+#: Data segment the reader may use besides what the attributes may need: h5py and
+#: numpy take about 55 MB with one BLAS thread (the reader runs with one; each more
+#: thread reserves ~20 MB, which would fail the reader on a machine with many cores).
+READER_BASE_BYTES = 256 << 20
+#: Reading an attribute of N bytes takes about this many times N in the reader: the
+#: HDF5 buffer, bytes, str, the UTF-8 check, the JSON reply and its frame.
+READER_COPIES = 6
+#: The reader's environment: one thread for every numeric library h5py may load.
+_READER_ENV = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
+def _too_large(name: str, limits: Limits) -> LimitExceededError:
+    return LimitExceededError("max_config_bytes", limits.max_config_bytes,
+                              f"HDF5 attribute {name!r} is larger than the reader may hold for that limit")
 
 
 def _attr_text(attrs: Any, name: str, limits: Limits) -> str | None:
@@ -60,7 +72,14 @@ def _attr_text(attrs: Any, name: str, limits: Limits) -> str | None:
         raise ArtifactError(Problem.MALFORMED, f"HDF5 attribute {name!r} is not a string (dtype {dtype})")
     if count > 1:
         raise ArtifactError(Problem.MALFORMED, f"HDF5 attribute {name!r} is an array of shape {shape}, not a string")
-    value = attrs[name]
+    try:
+        value = attrs[name]
+    except MemoryError:
+        raise _too_large(name, limits) from None
+    except _H5_ERRORS as exc:
+        if "alloc" in str(exc).lower():  # libhdf5 ran into the reader's data cap
+            raise _too_large(name, limits) from None
+        raise
     if hasattr(value, "shape") and getattr(value, "shape", ()) != ():
         value = value.reshape(()).item() if hasattr(value, "reshape") else value
     if hasattr(value, "item") and not isinstance(value, (bytes, str)):
@@ -74,7 +93,7 @@ def _attr_text(attrs: Any, name: str, limits: Limits) -> str | None:
         except UnicodeDecodeError as exc:
             raise ArtifactError(Problem.MALFORMED, f"HDF5 attribute {name!r} is not UTF-8: {exc}") from None
     if isinstance(value, str):
-        if len(value) > limits.max_config_bytes:
+        if len(value) > limits.max_config_bytes:  # no fewer bytes than characters: checked before encoding
             raise LimitExceededError("max_config_bytes", limits.max_config_bytes,
                                      f"HDF5 attribute {name!r} is {len(value)} characters")
         try:
@@ -237,18 +256,28 @@ class H5Reader:
     def __init__(self, seconds: float = HDF5_READ_SECONDS) -> None:
         self.seconds = seconds
         self._proc: subprocess.Popen[bytes] | None = None
+        self._cap = 0
+
+    @staticmethod
+    def data_cap(limits: Limits) -> int:
+        """The reader's data segment: its own needs and room for one attribute of
+        ``max_config_bytes`` (larger ones end in MemoryError there, reported as that limit)."""
+        return READER_BASE_BYTES + READER_COPIES * limits.max_config_bytes
 
     def _start(self, limits: Limits) -> subprocess.Popen[bytes]:
-        cap = READER_BASE_BYTES + 3 * limits.max_config_bytes
         return subprocess.Popen(
-            [sys.executable, "-I", "-c", _READER_CODE, json.dumps(_python_path()), str(cap)],
+            [sys.executable, "-I", "-c", _READER_CODE, json.dumps(_python_path()), str(self.data_cap(limits))],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, close_fds=True,
+            env={**os.environ, **_READER_ENV},
         )
 
     def read(self, path_or_data: str | bytes, limits: Limits) -> dict[str, str | None]:
         seconds = min(self.seconds, limits.time_budget) if limits.time_budget > 0 else self.seconds
+        if self._proc is not None and self._cap != self.data_cap(limits):
+            self.close()  # started for another max_config_bytes
         if self._proc is None or self._proc.poll() is not None:
             self._proc = self._start(limits)
+            self._cap = self.data_cap(limits)
         proc = self._proc
         assert proc.stdin is not None and proc.stdout is not None
         request = {"max_config_bytes": limits.max_config_bytes}
