@@ -262,6 +262,29 @@ def tfjs_repeated_shard(directory: Path, repeats: int, shard_bytes: int, spellin
     return path
 
 
+def tfjs_string_groups(directory: Path, groups: int, strings: int, size: int) -> Path:
+    """A TF.js graph model with ``groups`` string constants, each a weight of ``strings``
+    strings of ``size`` bytes in its own manifest group, all groups listing one shard;
+    ReadFile reads the first string of the first constant (``/etc/passwd`` padded with
+    slashes to ``size``)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    value = b"/" * (size - len(b"etc/passwd")) + b"etc/passwd"
+    with (directory / "s.bin").open("wb") as fh:
+        for _ in range(strings):
+            fh.write(struct.pack("<I", len(value)) + value)
+    nodes: list[dict[str, object]] = [
+        {"name": f"c{i}", "op": "Const", "attr": {"dtype": {"type": "DT_STRING"},
+                                                  "value": {"tensor": {"dtype": "DT_STRING", "tensorShape": {}}}}}
+        for i in range(groups)]
+    nodes.append({"name": "read", "op": "ReadFile", "input": ["c0"]})
+    manifest = [{"paths": ["s.bin"], "weights": [{"name": f"c{i}", "shape": [strings], "dtype": "string"}]}
+                for i in range(groups)]
+    doc = {"format": "graph-model", "modelTopology": {"node": nodes}, "weightsManifest": manifest}
+    path = directory / "model.json"
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    return path
+
+
 # -- a small zip bomb for checkpoint ranges ---------------------------------------------
 
 

@@ -300,3 +300,50 @@ def test_hdf5_file_over_max_file_bytes(tmp_path: Path) -> None:
     path = mi.h5_vlen_config(tmp_path / "m.h5", MiB)
     run = measured_lint(path, GOOD, args=("--max-file-bytes", str(MiB // 2)))
     assert_limited(run, path.name, "max-file-bytes")
+
+
+# -- 4. TF.js: one shard listed 1,000 times -----------------------------------------------
+
+
+@pytest.mark.parametrize("variant", ["one group", "spellings", "groups"])
+def test_tfjs_shard_listed_a_thousand_times(variant: str, tmp_path: Path, baseline: int) -> None:
+    """A 2 MiB shard listed 1,000 times (2 GB once concatenated): the weights are read
+    by range, as TF.js would see them, so the ReadFile target is still found; nothing
+    grows with the listing. One group, 1,000 spellings of the path (``./``,
+    ``d/../``), or 1,000 groups."""
+    path = mi.tfjs_repeated_shard(tmp_path / "m", 1000, 2 * MiB, spellings=variant == "spellings",
+                                  groups=variant == "groups")
+    run = measured_lint(path)
+    codes = {(f["code"], f["severity"]) for f in run.findings}
+    assert ("TFL201", "high") in codes, run
+    assert "/etc/passwd" in next(f["message"] for f in run.findings if f["code"] == "TFL201")
+    if variant != "groups":
+        assert any("same shard more than once" in f["message"] for f in run.findings), run
+    assert run.rc == 0 and "Traceback" not in run.stderr, run
+    assert run.peak - baseline < 32 * MiB, run
+
+
+def test_tfjs_weights_read_within_a_budget(tmp_path: Path, baseline: int) -> None:
+    """100 string constants of 4,096 strings of 4 KiB, all from one 16 MiB shard: at
+    most 32 MiB of weights are read for a model (each group read up to 512 MiB), the
+    rest is reported as a limit, and the ReadFile target (read first) is kept."""
+    path = mi.tfjs_string_groups(tmp_path / "m", 100, 4096, 4096)
+    run = measured_lint(path)
+    assert run.rc == 0 and "Traceback" not in run.stderr, run
+    limited = [f for f in run.findings if f["code"] == "TFL903"]
+    assert limited and limited[0]["severity"] == "high" and "bytes of weights" in limited[0]["message"], run
+    assert any(f["code"] == "TFL201" and "etc/passwd" in f["message"] for f in run.findings), run
+    assert run.peak - baseline < 160 * MiB, run
+
+
+def test_tfjs_long_string_weight_is_cut_where_the_interpreter_cuts(tmp_path: Path) -> None:
+    """A 1 MiB string weight: read up to the interpreter's 4,096 bytes, marked cut, and
+    reported at least high (never a shorter, harmless-looking path)."""
+    from tfmodel_lint.analysis.values import MAX_LEN
+    from tfmodel_lint.loaders.tfjs import STRING_READ
+
+    assert STRING_READ == MAX_LEN
+    path = mi.tfjs_string_groups(tmp_path / "m", 1, 1, MiB)
+    run = measured_lint(path)
+    reads = [f for f in run.findings if f["artifact"].endswith("model.json") and f["severity"] in ("high", "critical")]
+    assert reads and "cut" in reads[0]["message"], run

@@ -20,6 +20,7 @@
 
 from __future__ import annotations
 
+import bisect
 import json
 import math
 import posixpath
@@ -28,7 +29,7 @@ from typing import Any
 
 from tfmodel_lint.errors import ArtifactError, LimitExceededError, Problem
 from tfmodel_lint.findings import Severity
-from tfmodel_lint.ir import EntryPoint, ModelIR, Signature
+from tfmodel_lint.ir import HOLE, EntryPoint, ModelIR, Signature
 from tfmodel_lint.limits import Limits, check_json
 from tfmodel_lint.loaders import ArtifactProblem, LoadContext, Loaded
 from tfmodel_lint.sources import Source
@@ -47,14 +48,22 @@ INT32_DTYPE = 3
 #: Integer weights larger than this keep no value (only small ones feed string ops).
 MAX_INT_WEIGHT = 4096
 MAX_STRINGS = 4096
+#: The string interpreter keeps 4,096 bytes of a string (``analysis/values.py``
+#: ``MAX_LEN``): a longer string weight is read that far and marked cut, as it would be.
+STRING_READ = 4096
+#: Most bytes of weights read for one model (string and small int32 weights only).
+TOTAL_READ = 32 << 20
 #: Most findings about individual bad nodes before the rest are summarised.
 MAX_NODE_ISSUES = 50
 
 
 def _relative_ok(rel: str) -> bool:
+    """A shard path that stays in the model's directory once normalized, as TF.js
+    resolves it (``d/../x.bin`` is ``x.bin``)."""
     if not rel or rel.startswith(("/", "\\")) or (len(rel) > 1 and rel[1] == ":") or "://" in rel:
         return False
-    return ".." not in rel.replace("\\", "/").split("/")
+    norm = posixpath.normpath(rel.replace("\\", "/"))
+    return norm != ".." and not norm.startswith(("../", "/"))
 
 
 def pb2() -> Any:
@@ -98,21 +107,28 @@ def _element_count(shape: Any) -> int | None:
     return math.prod(shape)
 
 
+class _Spent(Exception):
+    """The model's budget of weight bytes is spent."""
+
+
 class _Shards:
     """The shards of one manifest group read as one buffer, by byte ranges, through the
-    source that holds ``model.json``: only the weights the analysis wants are read."""
+    source that holds ``model.json``: only the weights the analysis wants are read. A
+    path listed twice is concatenated twice, as TF.js does, without reading anything
+    more; every byte read counts against the model's ``budget``."""
 
-    def __init__(self, source: Source, base: str, paths: list[str], limits: Limits) -> None:
+    def __init__(self, source: Source, base: str, paths: list[str], budget: list[int]) -> None:
         self.source = source
-        self.limits = limits
+        self.budget = budget
+        self.starts: list[int] = []
         self.spans: list[tuple[int, int, str]] = []  # (start, end, member)
-        self.read_bytes = 0
         start = 0
         for rel in paths:
             member = posixpath.normpath(posixpath.join(base, rel)) if base else posixpath.normpath(rel)
             if not _relative_ok(rel) or not source.exists(member):
                 raise KeyError(rel)
             size = source.size(member)
+            self.starts.append(start)
             self.spans.append((start, start + size, member))
             start += size
         self.size = start
@@ -120,12 +136,15 @@ class _Shards:
     def read(self, offset: int, n: int) -> bytes:
         if offset + n > self.size:
             n = max(0, self.size - offset)
-        self.read_bytes += n
-        if self.read_bytes > self.limits.max_file_bytes:
-            raise LimitExceededError("max_file_bytes", self.limits.max_file_bytes, "TF.js weights read past the limit")
+        if n > self.budget[0]:
+            raise _Spent
+        self.budget[0] -= n
         out = bytearray()
-        for start, end, member in self.spans:
-            if end <= offset or start >= offset + n:
+        for k in range(max(bisect.bisect_right(self.starts, offset) - 1, 0), len(self.spans)):
+            start, end, member = self.spans[k]
+            if start >= offset + n:
+                break
+            if end <= offset:
                 continue
             lo = max(offset, start)
             hi = min(offset + n, end)
@@ -133,8 +152,8 @@ class _Shards:
         return bytes(out)
 
 
-def _group_values(group: dict[str, Any], source: Source, base: str, limits: Limits,
-                  wanted: set[str], issues: list[ArtifactProblem]) -> dict[str, tuple[str, list[bytes] | bytes]]:
+def _group_values(group: dict[str, Any], source: Source, base: str, limits: Limits, wanted: set[str],
+                  issues: list[ArtifactProblem], budget: list[int]) -> dict[str, tuple[str, list[bytes] | bytes]]:
     """Decode the string and small int32 weights of one manifest group."""
     weights = group.get("weights")
     paths = group.get("paths")
@@ -142,16 +161,15 @@ def _group_values(group: dict[str, Any], source: Source, base: str, limits: Limi
         return {}
     if not any(isinstance(w, dict) and isinstance(w.get("name"), str) and w["name"] in wanted for w in weights):
         return {}
-    if len(set(paths)) != len(paths):
-        issues.append(_issue(MALFORMED, "a weight group lists the same shard more than once; constant values from "
-                             "it are unknown", "shard:repeated", Severity.LOW))
-        return {}
     try:
-        shards = _Shards(source, base, paths, limits)
+        shards = _Shards(source, base, paths, budget)
     except KeyError as exc:
         issues.append(_issue(MALFORMED, f"weight shard {exc.args[0]!r} is missing or outside the model's directory; "
                              "constant values from it are unknown", f"shard:{exc.args[0]}", Severity.LOW))
         return {}
+    if len({member for _, _, member in shards.spans}) != len(shards.spans):
+        issues.append(_issue(MALFORMED, "a weight group lists the same shard more than once (read as TF.js reads it, "
+                             "once per listing)", "shard:repeated", Severity.LOW))
     out: dict[str, tuple[str, list[bytes] | bytes]] = {}
     offset = 0
     for w in weights:
@@ -182,7 +200,10 @@ def _group_values(group: dict[str, Any], source: Source, base: str, limits: Limi
                 if offset + length > shards.size:
                     return out
                 if keep and i < MAX_STRINGS:
-                    values.append(shards.read(offset, length))
+                    if length <= STRING_READ:
+                        values.append(shards.read(offset, length))
+                    else:  # cut where the interpreter would cut it, and marked so
+                        values.append(shards.read(offset, STRING_READ - len(HOLE)) + HOLE)
                 offset += length
                 if not keep and i >= MAX_STRINGS:
                     break  # the rest of an unwanted weight cannot be skipped without reading lengths
@@ -210,9 +231,15 @@ def _weights(doc: dict[str, Any], source: Source | None, base: str, limits: Limi
     if not isinstance(manifest, list) or source is None or not wanted:
         return {}
     out: dict[str, Any] = {}
+    budget = [min(TOTAL_READ, limits.max_file_bytes)]
     for group in manifest:
         if isinstance(group, dict):
-            out.update(_group_values(group, source, base, limits, wanted, issues))
+            try:
+                out.update(_group_values(group, source, base, limits, wanted, issues, budget))
+            except _Spent:
+                issues.append(_issue(Problem.LIMIT, f"read {min(TOTAL_READ, limits.max_file_bytes)} bytes of weights; "
+                                     "the values of the other constants are unknown", "weights:budget"))
+                break
     return out
 
 
