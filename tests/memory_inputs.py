@@ -296,6 +296,39 @@ def zip_bytes(members: list[tuple[str, bytes]], method: int = zipfile.ZIP_DEFLAT
     return buf.getvalue()
 
 
+def savedmodel_bytes() -> bytes:
+    """A SavedModel (``saved_model.pb``) whose graph is the reader nodes."""
+    graph = reader_nodes()
+    meta = field(1, field(4, b"serve")) + field(2, graph)  # meta_info_def.tags, graph_def
+    return varint(1 << 3) + varint(1) + field(2, meta)  # schema version, meta_graphs
+
+
+def runs(size: int, seed: int = 5) -> bytes:
+    """``size`` bytes of 100-byte runs of random bytes: deflate shrinks them about 50
+    times, under the compression-ratio limit."""
+    import random
+
+    rng = random.Random(seed)
+    return b"".join(bytes([b]) * 100 for b in rng.randbytes(size // 100 + 1))[:size]
+
+
+def checkpoint_zip(path: Path, tensors: int, pad: int, fill: bytes | None = None) -> Path:
+    """A zipped SavedModel whose checkpoint has ``tensors`` string tensors, each stored
+    after ``pad`` bytes of its deflated data shard, zeros unless ``fill``: reading one
+    inflates ``pad`` bytes (64 MiB of zeros: a 79 KB zip)."""
+    from tests.test_checkpoint import entry, header, string_tensor, table
+
+    blob = string_tensor([b"/etc/passwd"])
+    rows = [(b"", header(1))]
+    for i in range(tensors):
+        rows.append((f"v{i:05d}/.ATTRIBUTES/VARIABLE_VALUE".encode(), entry(7, (), 0, pad + i * len(blob), len(blob))))
+    shard = (fill if fill is not None else b"\0" * pad) + blob * tensors
+    members = [("m/saved_model.pb", savedmodel_bytes()), ("m/variables/variables.index", table(rows)),
+               ("m/variables/variables.data-00000-of-00001", shard)]
+    path.write_bytes(zip_bytes(members))
+    return path
+
+
 # -- the bench's set -----------------------------------------------------------------------
 
 

@@ -347,3 +347,39 @@ def test_tfjs_long_string_weight_is_cut_where_the_interpreter_cuts(tmp_path: Pat
     run = measured_lint(path)
     reads = [f for f in run.findings if f["artifact"].endswith("model.json") and f["severity"] in ("high", "critical")]
     assert reads and "cut" in reads[0]["message"], run
+
+
+# -- 5. a checkpoint whose string tensors re-inflate a deflated shard ------------------------
+
+
+def test_checkpoint_reads_in_a_zip_bomb_are_refused_before_inflating(tmp_path: Path, baseline: int) -> None:
+    """64 string tensors, each 64 MiB into a deflated shard of zeros, in a 66 KB zip:
+    refused before inflating (the ratio is known from the offset), naming the limit;
+    the zipped SavedModel's own graph and the model next to it keep their findings."""
+    path = mi.checkpoint_zip(tmp_path / "ckpt.zip", 64, 64 * MiB)
+    run = measured_lint(path, GOOD)
+    assert run.rc == 0 and "Traceback" not in run.stderr, run
+    mine = run.of(path.name)
+    assert ("TFL903", "high") in {(f["code"], f["severity"]) for f in mine}, run
+    assert "limit max-compression-ratio=200" in next(f["message"] for f in mine if f["code"] == "TFL903"), run
+    assert any(f["code"] == "TFL201" for f in mine), run
+    assert any(f["code"] == "TFL201" and f["artifact"].endswith(GOOD.name) for f in run.findings), run
+    assert run.peak - baseline < 32 * MiB, run
+
+
+def test_checkpoint_reads_count_against_the_archive_budget(tmp_path: Path) -> None:
+    """A shard under the ratio limit (about 50x): each tensor's read inflates 16 MiB,
+    all counted against max-archive-bytes (40 MiB here). The budget stops the reads;
+    the values read before it are kept, and what was not read is said."""
+    from tfmodel_lint.loaders.checkpoint import read_bundle
+    from tfmodel_lint.sources import Budget, ZipSource, sub
+
+    path = mi.checkpoint_zip(tmp_path / "ckpt.zip", 8, 16 * MiB, fill=mi.runs(16 * MiB))
+    limits = Limits(max_archive_bytes=40 * MiB)
+    budget = Budget(limits, path.stat().st_size)
+    with zipfile.ZipFile(path) as zf:
+        source = sub(ZipSource(zf, {i.filename: i for i in zf.infolist()}, limits, budget), "m")
+        result = read_bundle(source, limits)
+    assert set(result.values) == {"v00000/.ATTRIBUTES/VARIABLE_VALUE", "v00001/.ATTRIBUTES/VARIABLE_VALUE"}
+    assert result.limited and any("max-archive-bytes" in note for note in result.notes), result.notes
+    assert budget.used <= limits.max_archive_bytes

@@ -377,6 +377,10 @@ class ZipSource:
             end = offset + size
             if end > self.budget.cap():
                 raise self.budget.over_cap(f"reading {info.filename} up to byte {end}")
+            # Checked before inflating: the read inflates every byte up to ``end``.
+            check_ratio(end, info.compress_size, self.limits, info.filename)
+            if self.budget.compressed > 0:
+                check_ratio(self.budget.used + end, self.budget.compressed, self.limits, "the archive as a whole")
             with self.zf.open(info) as fh:
                 fh.seek(offset)
                 data = fh.read(size)

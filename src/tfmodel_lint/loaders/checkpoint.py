@@ -439,7 +439,11 @@ def read_bundle(
         if result.bytes_read >= bounds.max_total_bytes:
             result.limit(f"read {result.bytes_read} bytes of string tensors; the rest not read")
             break
-        _read_one(source, prefix, entry, num_shards, bounds, result)
+        try:
+            _read_one(source, prefix, entry, num_shards, bounds, result)
+        except LimitExceededError as exc:  # the archive's budget: keep what was read
+            result.limit(f"{entry.key!r} and the rest not read: {exc}")
+            break
     return result
 
 
