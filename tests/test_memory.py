@@ -383,3 +383,24 @@ def test_checkpoint_reads_count_against_the_archive_budget(tmp_path: Path) -> No
     assert set(result.values) == {"v00000/.ATTRIBUTES/VARIABLE_VALUE", "v00001/.ATTRIBUTES/VARIABLE_VALUE"}
     assert result.limited and any("max-archive-bytes" in note for note in result.notes), result.notes
     assert budget.used <= limits.max_archive_bytes
+
+
+# -- 6. an ordinary .keras: memory does not grow with the weights ---------------------------
+
+
+@pytest.mark.tf
+@pytest.mark.slow
+def test_keras_archive_memory_does_not_grow_with_its_weights() -> None:
+    """A real Keras 3 .keras with 134 MB of weights and its 16-unit twin: the same
+    peak (the archive is opened where it lies; model.weights.h5 is never read). A
+    154 MB VGG16 .keras took 173 MiB when archives were read whole."""
+    from tests.conftest import build_cached
+
+    out = build_cached("build_large_keras.py")
+    large, small = out / "large.keras", out / "small.keras"
+    assert large.stat().st_size > 128 * MiB
+    runs = {path.name: measured_lint(path) for path in (small, large)}
+    for name, run in runs.items():
+        assert [(f["code"], f["severity"]) for f in run.findings] == [("TFL110", "medium")], run
+        assert "Lambda layer" in run.findings[0]["message"] and name.split(".")[0] in run.findings[0]["message"]
+    assert runs["large.keras"].peak - runs["small.keras"].peak < 16 * MiB, runs
