@@ -90,6 +90,8 @@ class Suppressor:
 
     def reason(self, finding: Finding) -> str | None:
         paths = _candidates(finding.artifact, self.base)
+        if finding.identity and finding.identity not in paths:
+            paths = (*paths, *_candidates(finding.identity, None))
         best = None
         for pattern, codes in self.per_file:
             if any(_glob(p, pattern) for p in paths) and (best is None or len(pattern) > len(best[0])):
