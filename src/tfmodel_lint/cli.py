@@ -63,6 +63,7 @@ def run_check(argv: Sequence[str]) -> int:
         raise OptionError("tfmodel-lint: error: no paths given (try 'tfmodel-lint --help')")
     from tfmodel_lint.app import Application, exit_code, report
     from tfmodel_lint.baseline import BaselineError
+    from tfmodel_lint.options import OptionError
     from tfmodel_lint.config import ConfigError
     from tfmodel_lint.reporters import UnknownFormatError, get_reporter
     from tfmodel_lint.signatures import SignatureError
@@ -70,6 +71,9 @@ def run_check(argv: Sequence[str]) -> int:
     try:
         settings = build_settings(args, args.paths)
         get_reporter(settings.output_format)
+        out = settings.output_file
+        if out is not None and not out.parent.is_dir():  # said before linting, not after
+            raise OptionError(f"tfmodel-lint: error: cannot write {out}: {out.parent} is not a directory")
         app = Application(settings)
         result = app.run(list(args.paths))
     except (ConfigError, SignatureError, UnknownFormatError, BaselineError) as exc:
