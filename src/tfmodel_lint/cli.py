@@ -63,8 +63,8 @@ def run_check(argv: Sequence[str]) -> int:
         raise OptionError("tfmodel-lint: error: no paths given (try 'tfmodel-lint --help')")
     from tfmodel_lint.app import Application, exit_code, report
     from tfmodel_lint.baseline import BaselineError
-    from tfmodel_lint.options import OptionError
     from tfmodel_lint.config import ConfigError
+    from tfmodel_lint.options import OptionError
     from tfmodel_lint.reporters import UnknownFormatError, get_reporter
     from tfmodel_lint.signatures import SignatureError
 
