@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 from tfmodel_lint.findings import CATEGORIES, Finding, Issue, Location, Severity
@@ -91,9 +90,3 @@ def audit(settings: Settings, registry: Registry, signatures: SignatureDB, built
             report("signatures", f"the configuration's signatures files remove capabilities from {len(weakened)} "
                    f"built-in ops ({', '.join(weakened[:8])}{'...' if len(weakened) > 8 else ''})", Severity.HIGH)
     return [Finding.from_issue(i, display, identity) for i in issues]
-
-
-def config_display(path: Path) -> str:
-    from tfmodel_lint.discovery import display_path
-
-    return display_path(path)

@@ -26,7 +26,7 @@ from __future__ import annotations
 import fnmatch
 import os
 import stat
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
@@ -446,14 +446,3 @@ def expand_paths(paths: Sequence[str], options: DiscoveryOptions | None = None,
             add(path, "file", by_content=options.skip_non_models and not is_model_name(path.name))
     out.targets = sorted(found.values(), key=Target.sort_key)
     return out
-
-
-def iter_files(targets: Iterable[Target]) -> Iterator[Path]:
-    """Every regular file under the targets (for progress estimates)."""
-    for t in targets:
-        if t.path.is_file():
-            yield t.path
-        elif t.path.is_dir():
-            for dirpath, _, filenames in walk_tree(t.path):
-                for name in filenames:
-                    yield Path(dirpath, name)

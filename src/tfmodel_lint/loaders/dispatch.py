@@ -41,9 +41,6 @@ SAVEDMODEL_HOOKS: tuple[str, ...] = (
     "tfmodel_lint.loaders.archives:extra_members_hook",
 )
 
-SavedModelHook = Callable[[Source, LoadContext, Loaded], None]
-
-
 def resolve(spec: str) -> Callable[..., Loaded] | None:
     module, _, attr = spec.partition(":")
     fn = getattr(importlib.import_module(module), attr, None)
