@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import sys
 from collections import Counter
 from collections.abc import Sequence
-from typing import TextIO
 
 from tfmodel_lint import __version__
-from tfmodel_lint._records import dataclass, field
+from tfmodel_lint._records import dataclass, field, replace
 from tfmodel_lint.discovery import expand_paths
 from tfmodel_lint.engine import Linter
-from tfmodel_lint.findings import Finding, RuleInfo, RunResult, Severity, sort_findings
+from tfmodel_lint.findings import Finding, RuleInfo, RunResult, Severity, Suppression, sort_findings
 from tfmodel_lint.rules.registry import Registry, discover
 from tfmodel_lint.selection import DecisionEngine, Suppressor
 from tfmodel_lint.settings import Settings
@@ -59,18 +57,28 @@ class Application:
         linter = Linter(self.registry, self.signatures, s.limits, self.enabled, s.debug, s.rule_options)
         results = lint_with_progress(linter, targets, s.jobs, s.progress)
         base = s.config_path.resolve().parent if s.config_path is not None else None
-        suppressor = Suppressor(s.per_file_ignores, s.targeted_ignores, base)
+        suppressor = Suppressor(s.per_file_ignores, s.targeted_ignores, base,
+                                config_file=str(s.config_path) if s.config_path is not None else None)
         active: list[Finding] = []
         suppressed: list[Finding] = []
         internal: list[str] = list(self.registry.errors)
         for res in results:
             internal.extend(res.internal_errors)
             for f in res.findings:
-                (suppressed if suppressor.reason(f) else active).append(f)
+                hit = suppressor.suppression(f)
+                if hit is None:
+                    active.append(f)
+                else:
+                    suppressed.append(replace(f, suppression=hit))
         notes: list[str] = []
         if entries is not None:
             active, baselined = apply_baseline(sort_findings(active), known_counts(entries))
-            suppressed.extend(baselined)
+            reasons = {e.fingerprint: e.reason for e in entries if e.reason}
+            suppressed.extend(
+                replace(f, suppression=Suppression("baseline", "baseline", reasons.get(f.fingerprint)
+                                                   or f"recorded in the baseline {s.baseline}", str(s.baseline)))
+                for f in baselined
+            )
             linted = {r.record.path for r in results}
             matched = Counter(f.fingerprint for f in baselined)
             stale = sum(max(0, e.count - matched[e.fingerprint]) for e in entries if e.artifact in linted)
@@ -104,14 +112,3 @@ class Application:
         if self.settings.report_unused_ignores and self.unused_notes and self.settings.fail_on <= Severity.LOW:
             return EXIT_FINDINGS
         return EXIT_FINDINGS if failing else EXIT_OK
-
-
-def report(result: RunResult, settings: Settings, stream: TextIO | None = None) -> None:
-    from tfmodel_lint.reporters import get_reporter
-
-    reporter = get_reporter(settings.output_format)
-    if settings.output_file is not None:
-        with settings.output_file.open("w", encoding="utf-8", newline="\n") as fh:
-            reporter(settings).render(result, fh)
-    else:
-        reporter(settings).render(result, stream or sys.stdout)

@@ -173,15 +173,18 @@ def run_check(argv: Sequence[str]) -> int:
     args = check_parser().parse_args(list(argv))
     if not args.paths:
         raise UsageError("tfmodel-lint: error: no paths given (try 'tfmodel-lint --help')")
-    from tfmodel_lint.app import Application, report
+    from tfmodel_lint.app import Application
     from tfmodel_lint.baseline import BaselineError
     from tfmodel_lint.config import ConfigError
+    from tfmodel_lint.output import OutputError, check_output, write_report
     from tfmodel_lint.reporters import UnknownFormatError, get_reporter
     from tfmodel_lint.signatures import SignatureError
 
     try:
         settings = build_settings(args)
         get_reporter(settings.output_format)
+        if settings.output_file is not None:
+            check_output(settings.output_file)
         paths = list(args.paths)
         if args.force_exclude or args.skip_non_models:
             from tfmodel_lint.pathfilter import filter_named_paths
@@ -189,10 +192,14 @@ def run_check(argv: Sequence[str]) -> int:
             paths = filter_named_paths(paths, settings.exclude if args.force_exclude else (), args.skip_non_models)
         app = Application(settings)
         result = app.run(paths)
-    except (ConfigError, SignatureError, UnknownFormatError, BaselineError) as exc:
+    except (ConfigError, SignatureError, UnknownFormatError, BaselineError, OutputError) as exc:
         print(f"tfmodel-lint: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    report(result, settings)
+    try:
+        write_report(result, settings)
+    except OutputError as exc:
+        print(f"tfmodel-lint: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     return app.exit_code(result)
 
 
@@ -293,7 +300,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(exc.code) if isinstance(exc.code, int) else 0
     except KeyboardInterrupt:
         return 130
-    except BrokenPipeError:
+    except BrokenPipeError:  # a reader closed standard output (the check report handles it itself)
+        from tfmodel_lint.output import quiet_stdout
+
+        quiet_stdout()
         return 0
     except Exception as exc:
         if "--debug" in args:
