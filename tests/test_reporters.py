@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import run_cli
+from tfmodel_lint._records import replace
 from tfmodel_lint.discovery import expand_paths
 from tfmodel_lint.findings import (
     ArtifactRecord,
@@ -21,6 +22,7 @@ from tfmodel_lint.findings import (
     RuleInfo,
     RunResult,
     Severity,
+    Suppression,
 )
 from tfmodel_lint.reporters import available, get_reporter
 from tfmodel_lint.reporters.github import GithubReporter, escape_data, escape_property
@@ -65,7 +67,8 @@ RESULT = RunResult(
         ArtifactRecord("models/d", "savedmodel", ArtifactStatus.OK),
     ),
     rules=RULES,
-    suppressed=(FINDINGS[0],),
+    suppressed=(replace(_f("models/e", "TFL201", Severity.HIGH, "ReadFile", "ReadFile reads '/etc/shadow'"),
+                        suppression=Suppression("config", "ignores[0]", "reviewed", "pyproject.toml")),),
     internal_errors=(),
     fail_on=Severity.MEDIUM,
     notes=("ignore ['TFL2'] for 'old/*' matched no finding (reason: legacy)",),
@@ -88,6 +91,7 @@ def test_text_grouped_by_artifact_one_line_per_finding() -> None:
         "models/c\n"
         "  TFL201 low      __inference_serve_6/ReadFile: ReadFile reads an asset\n"
         "note: ignore ['TFL2'] for 'old/*' matched no finding (reason: legacy)\n"
+        "suppressed: 1 (1 high) by ignores[0] in pyproject.toml\n"
         "4 findings in 4 artifacts (1 high, 2 medium, 1 low); 1 artifact could not be linted; 1 suppressed\n"
     )
 
@@ -226,20 +230,27 @@ def test_github_annotations(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     )
     assert lines[1].startswith("::warning file=models/a/saved_model.pb,title=TFL201 file-read (medium)::")
     assert lines[2].startswith("::warning file=models/b.h5,title=TFL902 malformed-artifact (medium)::")
-    assert lines[3].startswith("::notice file=models/c,")
+    # models/c is not in the repository: an annotation without a file
+    assert lines[3].startswith("::notice title=TFL201 file-read (low)::ReadFile reads an asset [models/c: ")
     assert lines[4].startswith("::notice title=tfmodel-lint configuration::ignore ['TFL2']")
+    assert lines[5] == ("::notice title=tfmodel-lint suppressed findings::1 findings suppressed (most severe: high): "
+                        "1 by ignores[0] in pyproject.toml")
+    assert len(lines) == 6
 
 
-def test_github_escaping() -> None:
+def test_github_escaping(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert escape_data("100%\r\nnext") == "100%25%0D%0Anext"
     assert escape_property("a:b,c%") == "a%3Ab%2Cc%25"
-    finding = _f("m,1:x", "TFL201", Severity.HIGH, "n", "line1\nline2")
-    result = RunResult("0.1.0", (finding,), (), RULES, internal_errors=("boom\nat x",))
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "m,1:x%").write_bytes(b"")
+    finding = _f("m,1:x%", "TFL201", Severity.HIGH, "n", "line1\nline2 100%")
+    result = RunResult("0.1.0", (finding,), (), RULES, internal_errors=("boom\r\nat x",))
     out = io.StringIO()
-    GithubReporter(Settings(sarif_root=Path.cwd())).render(result, out)
+    GithubReporter(Settings(sarif_root=tmp_path)).render(result, out)
     first, second = out.getvalue().splitlines()
-    assert first.startswith("::error file=m%2C1%3Ax,title=TFL201 file-read (high)::line1%0Aline2")
-    assert second == "::error title=tfmodel-lint internal error::boom%0Aat x"
+    # internal errors first; line breaks are shown escaped, never as line breaks
+    assert first == "::error title=tfmodel-lint internal error::boom\\r\\nat x"
+    assert second.startswith("::error file=m%2C1%3Ax%25,title=TFL201 file-read (high)::line1\\nline2 100%25 [")
 
 
 def test_cli_format_github(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
