@@ -33,7 +33,7 @@ from tests.helpers import run_cli
 from tests.test_hostile import const_string, field, node
 from tfmodel_lint.findings import ArtifactRecord, ArtifactStatus, RunResult, Severity
 from tfmodel_lint.output import OutputError, write_atomically, write_report
-from tfmodel_lint.reporters._escape import display, dumps, json_text
+from tfmodel_lint.reporters.escaping import display, dumps, json_text
 from tfmodel_lint.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -9,7 +9,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from tfmodel_lint._records import dataclass
-from tfmodel_lint.reporters._escape import raw_bytes
+from tfmodel_lint.reporters.escaping import raw_bytes
 from tfmodel_lint.settings import Settings
 
 SAVED_MODEL_FILES = ("saved_model.pb", "saved_model.pbtxt")

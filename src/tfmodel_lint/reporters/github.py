@@ -22,7 +22,7 @@ with what suppressed them) is appended to the job summary as Markdown, within Gi
 1 MiB per step.
 
 Everything from a model or a file name is escaped first
-(:func:`~tfmodel_lint.reporters._escape.display`), then as the Actions runner expects
+(:func:`~tfmodel_lint.reporters.escaping.display`), then as the Actions runner expects
 (``%``, CR, LF; in properties also ``:`` and ``,``), so nothing can end a command or
 start another one.
 """
@@ -36,8 +36,8 @@ from pathlib import Path
 from typing import TextIO
 
 from tfmodel_lint.findings import Finding, RunResult, Severity
-from tfmodel_lint.reporters._escape import display
 from tfmodel_lint.reporters._paths import Locator, repository_root
+from tfmodel_lint.reporters.escaping import display
 from tfmodel_lint.settings import Settings
 
 COMMAND = {

@@ -19,7 +19,7 @@ from collections import Counter
 from typing import TextIO
 
 from tfmodel_lint.findings import ArtifactRecord, Finding, RunResult
-from tfmodel_lint.reporters._escape import base64_of, dumps, has_undecodable
+from tfmodel_lint.reporters.escaping import base64_of, dumps, has_undecodable
 from tfmodel_lint.settings import Settings
 
 SCHEMA_VERSION = 1

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, TextIO
 
 from tfmodel_lint.discovery import walk_tree
-from tfmodel_lint.reporters._escape import display
+from tfmodel_lint.reporters.escaping import display
 
 if TYPE_CHECKING:
     from tfmodel_lint.discovery import Target

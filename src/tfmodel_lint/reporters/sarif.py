@@ -39,8 +39,8 @@ import attr
 import sarif_om as om
 
 from tfmodel_lint.findings import Finding, RuleInfo, RunResult, Severity
-from tfmodel_lint.reporters._escape import base64_of, dumps, has_undecodable, json_text
 from tfmodel_lint.reporters._paths import Locator, RepoFile, repository_root
+from tfmodel_lint.reporters.escaping import base64_of, dumps, has_undecodable, json_text
 from tfmodel_lint.settings import Settings
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"

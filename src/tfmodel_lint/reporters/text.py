@@ -22,7 +22,7 @@ Suppressed findings are counted in the summary line and, before it, one line per
 configuration entry or baseline that suppressed them, with their severities.
 
 Everything that comes from a model or a file name (artifact paths, locations, messages,
-evidence, notes, errors) is escaped (:func:`~tfmodel_lint.reporters._escape.display`):
+evidence, notes, errors) is escaped (:func:`~tfmodel_lint.reporters.escaping.display`):
 one finding is always one line, and nothing it holds acts on the terminal.
 """
 
@@ -33,7 +33,7 @@ from collections import Counter
 from typing import TextIO
 
 from tfmodel_lint.findings import ArtifactStatus, Finding, RunResult, Severity
-from tfmodel_lint.reporters._escape import display, display_line
+from tfmodel_lint.reporters.escaping import display, display_line
 from tfmodel_lint.settings import Settings
 
 _COLORS = {
