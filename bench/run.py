@@ -486,7 +486,7 @@ class Suite:
         try:
             from tfmodel_lint.loaders import dispatch
 
-            spec = dispatch.LAZY_LOADERS.get(kind, "")
+            spec = dispatch.LOADERS.get({"keras_zip": "zip"}.get(kind, kind), "")
         except Exception:  # noqa: BLE001 - an unimportable linter means: no
             return False
         module = spec.partition(":")[0]

@@ -47,7 +47,7 @@ def remove_tree(root: Path) -> None:
     directories, in every later session) cannot delete on Python 3.11."""
     import os
 
-    from tfmodel_lint.discovery import walk_tree
+    from tfmodel_lint.fsutil import walk_tree
 
     if not root.is_dir() or root.is_symlink():
         return

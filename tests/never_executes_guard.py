@@ -115,16 +115,21 @@ def hook(event: str, args: tuple[object, ...]) -> None:
         violation(f"{event} {args[1:] if len(args) > 1 else args}")
     elif event in PROCESS_EVENTS:
         # platform.processor() runs `uname -p` when a library (numpy/h5py) is imported.
-        if event == "os.fork" and _called_from("read_root_attrs_isolated"):
-            return  # the HDF5 attribute reader forks itself (no exec) to bound libhdf5
+        if event == "subprocess.Popen" and args[0] == sys.executable and _called_from("_start", "keras_h5") \
+                and "keras_h5 import serve" in " ".join(map(str, args[1])):
+            return  # the HDF5 attribute reader process (reads root attributes, never a model's code)
+        if event == "subprocess.Popen" and args[0] == "git" and "ls-files" in list(args[1]) \
+                and _called_from("_git_tracked", "discovery"):
+            return  # which files git tracks (for .gitignore), read once per repository
         if not (event == "subprocess.Popen" and args[0] == "uname" and importing()):
             violation(f"{event} {args[:2]}")
 
 
-def _called_from(function: str) -> bool:
+def _called_from(function: str, module: str) -> bool:
     frame = sys._getframe(1)
     while frame is not None:
-        if frame.f_code.co_name == function and frame.f_globals.get("__name__") == "tfmodel_lint.loaders.keras_h5":
+        name = frame.f_globals.get("__name__", "")
+        if frame.f_code.co_name == function and name.startswith("tfmodel_lint.") and name.endswith(module):
             return True
         frame = frame.f_back  # type: ignore[assignment]
     return False

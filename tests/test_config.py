@@ -130,10 +130,13 @@ def test_dashes_and_underscores_and_comma_strings(tmp_path: Path) -> None:
         ('[[ignores]]\ncodes = ["TFL2"]\nreason = "r"\n', "needs a 'path' glob"),
         ('[[ignore]]\npath = "m"\ncodes = ["TFL2"]\nreason = "r"\n', "go in [[tool.tfmodel-lint.ignores]]"),
         ('fail-on = "catastrophic"\n', "fail-on: unknown severity"),
-        ('select = [1, 2]\n', "select must be a list of strings"),
-        ('per-file-ignores = ["x"]\n', "per-file-ignores must be a table"),
+        ('select = [1, 2]\n', "select: must be a list of code prefixes"),
+        ('select = ["tfl2"]\n', "select: 'tfl2' is not a rule code prefix (did you mean 'TFL2'?)"),
+        ('per-file-ignores = ["x"]\n', "per-file-ignores: must be a table"),
         ('report-unused-ignores = "yes"\n', "must be true or false"),
-        ('jobs = -1\n', "jobs must be a non-negative integer"),
+        ('max-nodes = -1\n', "max-nodes: must not be negative"),
+        ('jobs = 4\n', "'jobs' is a command-line option only"),
+        ('follow-symlinks = true\n', "'follow-symlinks' is a command-line option only"),
         ('select = [\n', "invalid TOML"),
     ],
 )
@@ -229,7 +232,7 @@ def test_exclude_when_searching_directories(repo: Path, capsys: pytest.CaptureFi
 
 
 def test_force_exclude_globs_match_paths_and_parents(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from tfmodel_lint.pathfilter import is_force_excluded
+    from tfmodel_lint.discovery import force_excluded as is_force_excluded
 
     assert is_force_excluded("models/evil/variables/variables.index", ["models/evil"])
     assert is_force_excluded("models/evil/saved_model.pb", ["models/*"])
@@ -274,10 +277,15 @@ def test_baseline_from_config(repo: Path, capsys: pytest.CaptureFixture[str]) ->
     ('[tool]\ntfmodel-lint = { fail_on = "medium" }\n', {"fail_on": "medium"}),
     ('tool.tfmodel-lint.fail_on = "info"\n', {"fail_on": "info"}),
     ('[project]\nname = "x"\n[tool]\nruff = {}\n', None),
+    # Spellings a text pre-filter once dropped, losing a configured ignore:
+    ('tool = {tfmodel-lint = {ignore = ["TFL2"]}}\n', {"ignore": ["TFL2"]}),
+    ('[tool]\ntfmodel-lint.ignore = ["TFL2"]\n', {"ignore": ["TFL2"]}),
+    ('[tool]\n"tfmodel-lint".extend-ignore = ["TFL2"]\n', {"extend-ignore": ["TFL2"]}),
+    ('[tool]\n"tfmodel\\u002dlint" = {ignore = ["TFL2"]}\n', {"ignore": ["TFL2"]}),
 ])
-def test_pyproject_prefilter_finds_every_spelling_of_the_table(tmp_path: Path, text: str,
-                                                                 table: dict[str, object] | None) -> None:
-    """The text pre-filter (which spares most runs the TOML parser) must never hide a table."""
+def test_pyproject_finds_every_spelling_of_the_table(tmp_path: Path, text: str,
+                                                     table: dict[str, object] | None) -> None:
+    """Every spelling TOML allows is found, and what it sets takes effect."""
     (tmp_path / ".git").mkdir()
     (tmp_path / "pyproject.toml").write_text(text, encoding="utf-8")
     found = find_config(tmp_path)
@@ -288,3 +296,14 @@ def test_pyproject_prefilter_finds_every_spelling_of_the_table(tmp_path: Path, t
         import tomllib
 
         assert tomllib.loads(text)["tool"]["tfmodel-lint"] == table
+        values = load_config(found).values
+        for key, value in table.items():
+            dest = {"rules": "rule_options"}.get(key, key.replace("-", "_"))
+            assert dest in values, (key, values)
+            if key in ("ignore", "extend-ignore"):
+                assert values[dest] == tuple(value)  # type: ignore[arg-type]
+
+
+def test_ignore_in_an_inline_tool_table_takes_effect(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write(repo / "pyproject.toml", 'tool = {tfmodel-lint = {ignore = ["TFL202"]}}\n')
+    assert codes(["models/evil"], capsys)[1] == [READ]

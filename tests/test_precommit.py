@@ -42,7 +42,8 @@ LFS_POINTER = (
 #: Distributions allowed in the hook's environment: the linter, its runtime
 #: dependencies (protobuf, h5py, sarif-om) and what they need, and the installers.
 #: The runtime dependencies (flatbuffers, pure Python, reads TFLite) and what they need.
-LIGHT = {"tfmodel-lint", "protobuf", "h5py", "numpy", "sarif-om", "attrs", "pbr", "flatbuffers", "pip", "setuptools",
+LIGHT = {"tfmodel-lint", "protobuf", "h5py", "numpy", "sarif-om", "attrs", "pbr", "flatbuffers", "pathspec", "pip",
+         "setuptools",
          "wheel"}
 
 

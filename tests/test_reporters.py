@@ -171,7 +171,7 @@ def test_cli_text_on_real_models(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_progress_only_on_a_terminal_for_many_artifacts(tf_fixtures: Path, tmp_path: Path) -> None:
     names = sorted(p.name for p in (tf_fixtures / "savedmodels").iterdir())[:10]
-    targets = expand_paths([str(tf_fixtures / "savedmodels" / n) for n in names])
+    targets = expand_paths([str(tf_fixtures / "savedmodels" / n) for n in names]).targets
     assert len(targets) == 10
     assert not wanted(None, targets, io.StringIO())  # not a terminal
     assert wanted(None, targets, Tty())
@@ -180,7 +180,7 @@ def test_progress_only_on_a_terminal_for_many_artifacts(tf_fixtures: Path, tmp_p
     big = tmp_path / "big.pb"
     with big.open("wb") as fh:
         fh.truncate(80 * 1024 * 1024)  # sparse: large without using the disk
-    assert wanted(None, expand_paths([str(big)]), Tty())
+    assert wanted(None, expand_paths([str(big)]).targets, Tty())
 
     from tfmodel_lint.app import Application
 

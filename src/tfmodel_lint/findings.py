@@ -279,6 +279,46 @@ class RuleInfo:
     plugin: str
 
 
+class ErrorKind(enum.Enum):
+    """What went wrong inside the linter (exit code 3)."""
+
+    RULE_CRASHED = "rule_crashed"
+    LOADER_CRASHED = "loader_crashed"
+    PLUGIN_FAILED = "plugin_failed"
+
+
+@dataclass(frozen=True, slots=True)
+class InternalError:
+    """A rule, loader or plugin failed: a bug in the linter or a plugin. ``str()`` is the
+    message every report shows."""
+
+    kind: ErrorKind
+    message: str
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class NoteKind(enum.Enum):
+    """What a note is about. Notes are said in every report; only unused ignores and
+    stale baseline entries may fail a run (with ``--report-unused-ignores``)."""
+
+    SKIPPED = "skipped"  # a path not linted: a symlink not followed, a file that is not a model
+    UNUSED_IGNORE = "unused_ignore"
+    STALE_BASELINE = "stale_baseline"
+    CONFIGURATION = "configuration"  # what the configuration does that a reviewer should know
+    LIMITATION = "limitation"  # a safeguard not in force (no time budget off the main thread)
+
+
+@dataclass(frozen=True, slots=True)
+class Note:
+    kind: NoteKind
+    message: str
+
+    def __str__(self) -> str:
+        return self.message
+
+
 @dataclass(frozen=True)
 class RunResult:
     """Everything a reporter needs; immutable."""
@@ -288,9 +328,9 @@ class RunResult:
     artifacts: tuple[ArtifactRecord, ...]
     rules: tuple[RuleInfo, ...]
     suppressed: tuple[Finding, ...] = ()
-    internal_errors: tuple[str, ...] = ()
+    internal_errors: tuple[InternalError, ...] = ()
     fail_on: Severity = Severity.MEDIUM
-    notes: tuple[str, ...] = field(default=())
+    notes: tuple[Note, ...] = field(default=())
 
     def counts_by_severity(self) -> dict[str, int]:
         counts = {str(s): 0 for s in sorted(Severity, reverse=True)}

@@ -17,7 +17,7 @@ from tfmodel_lint.analysis import targets as tg
 from tfmodel_lint.analysis.reach import Reach, reachability
 from tfmodel_lint.analysis.values import CUT, Evaluator, Value, render
 from tfmodel_lint.findings import Location, Severity
-from tfmodel_lint.ir import Function, ModelIR
+from tfmodel_lint.ir import Function, MemoKey, ModelIR
 from tfmodel_lint.policy import op_severity, target_severity, worst
 from tfmodel_lint.signatures import ArgSpec, OpSignature, SignatureDB
 
@@ -115,10 +115,15 @@ def _arg_value(ev: Evaluator, func: Function, nd: NodeDef, spec: ArgSpec) -> Val
     return ev.evaluate(func.input_edge(nd, spec.index))
 
 
+CAPABILITY_SITES: MemoKey[list[Site]] = MemoKey("capability_sites")
+ASSESSMENTS: MemoKey[list[Assessment]] = MemoKey("capability_assessments")
+
+
 def find_sites(model: ModelIR, sigdb: SignatureDB) -> list[Site]:
-    cached = model.cache.get("capability_sites")
-    if isinstance(cached, list):
-        return cached
+    return model.memo.get(CAPABILITY_SITES, lambda: _find_sites(model, sigdb))
+
+
+def _find_sites(model: ModelIR, sigdb: SignatureDB) -> list[Site]:
     reach = reachability(model)
     ev = Evaluator(model)
     ops = sigdb.ops
@@ -146,14 +151,14 @@ def find_sites(model: ModelIR, sigdb: SignatureDB) -> list[Site]:
                 value = _arg_value(ev, func, nd, spec)
                 payloads.append(ArgValue(spec, value, ()))
             sites.append(Site(func, nd, sig, tuple(args), tuple(payloads), reach.of(func.name, nd.name, func.is_graph)))
-    model.cache["capability_sites"] = sites
     return sites
 
 
 def assess(model: ModelIR, sigdb: SignatureDB) -> list[Assessment]:
-    cached = model.cache.get("capability_assessments")
-    if isinstance(cached, list):
-        return cached
+    return model.memo.get(ASSESSMENTS, lambda: _assess_all(model, sigdb))
+
+
+def _assess_all(model: ModelIR, sigdb: SignatureDB) -> list[Assessment]:
     out: list[Assessment] = []
     for site in find_sites(model, sigdb):
         for category in site.sig.categories:
@@ -162,7 +167,6 @@ def assess(model: ModelIR, sigdb: SignatureDB) -> list[Assessment]:
             a = _assess(site, category)
             if a is not None:
                 out.append(a)
-    model.cache["capability_assessments"] = out
     return out
 
 

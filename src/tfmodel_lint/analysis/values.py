@@ -21,13 +21,12 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from tfmodel_lint._records import dataclass
-from tfmodel_lint.ir import CALL_ATTRS, STRING_DTYPE, Edge, Function, ModelIR
+from tfmodel_lint.analysis.variables import variable_values
+from tfmodel_lint.ir import CALL_ATTRS, HOLE, STRING_DTYPE, Edge, Function, ModelIR
 
 if TYPE_CHECKING:
     from tfmodel_lint.proto.tfmodel_lint_pb2 import NodeDef, TensorProto
 
-#: Marks the place of a piece that could not be computed inside a partly known string.
-HOLE = b"\x00<?>\x00"
 MAX_ITEMS = 64
 MAX_LEN = 4096
 MAX_STEPS = 20_000
@@ -244,10 +243,8 @@ class Evaluator:
             for key, name in sig.inputs.items()
         }
         self._asset_nodes = {a.tensor_name.partition(":")[0]: a.filename for a in model.assets}
-        bound = model.cache.get("bound_inputs")
-        self._bound: dict[str, dict[int, tuple[str, str]]] = bound if isinstance(bound, dict) else {}
-        entry = model.cache.get("entry_functions")
-        self._entry_functions: dict[str, str] = entry if isinstance(entry, dict) else {}
+        self._bound = model.bound_inputs
+        self._entry_functions = model.entry_functions
 
     # public API
     def evaluate(self, edge: Edge | None, frame: Frame = ()) -> Value:
@@ -332,8 +329,7 @@ class Evaluator:
 
     def _variable(self, name: str) -> Value:
         """A variable's value as saved in the checkpoint, when the loader could read it."""
-        saved = self.model.cache.get("variable_values")
-        items = saved.get(name) if isinstance(saved, dict) else None
+        items = variable_values(self.model).get(name)
         if items:
             return Value(tuple(clip(i) for i in tuple(items)[:MAX_ITEMS]), True, (Unknown("variable", name),))
         return unknown("variable", name)

@@ -94,14 +94,15 @@ class GithubReporter:
         summary_file = os.environ.get("GITHUB_STEP_SUMMARY") or None
         # (command, message, properties, finding or None), most important first per command
         items: list[tuple[str, str, dict[str, str], Finding | None]] = []
-        items.extend(("error", err, {"title": "tfmodel-lint internal error"}, None) for err in result.internal_errors)
+        items.extend(("error", str(err), {"title": "tfmodel-lint internal error"}, None)
+                     for err in result.internal_errors)
         for f in sorted(result.findings, key=lambda f: -int(f.severity)):
             props = {"title": _title(f, names)}
             where = locator.find(f.artifact, f.location.member)
             if where is not None:
                 props = {"file": where.path, **props}
             items.append((COMMAND[f.severity], _text(f), props, f))
-        items.extend(("notice", note, {"title": "tfmodel-lint configuration"}, None) for note in result.notes)
+        items.extend(("notice", str(note), {"title": "tfmodel-lint configuration"}, None) for note in result.notes)
         if result.suppressed:
             items.append(("notice", self._suppressed_note(result), {"title": "tfmodel-lint suppressed findings"}, None))
         total = Counter(command for command, *_ in items)
@@ -147,8 +148,8 @@ class GithubReporter:
         budget = SUMMARY_BYTES - _SUMMARY_MARGIN - used
         lines = ["## tfmodel-lint", "", markdown(summary_line(result)), ""]
         lines += [f"- {markdown(line)}" for line in suppressed_lines(result)]
-        lines += [f"- error: {markdown(err)}" for err in result.internal_errors]
-        lines += [f"- note: {markdown(note)}" for note in result.notes]
+        lines += [f"- error: {markdown(str(err))}" for err in result.internal_errors]
+        lines += [f"- note: {markdown(str(note))}" for note in result.notes]
         lines.append("")
         size = sum(len(x.encode("utf-8")) + 1 for x in lines)
         left_out = 0

@@ -59,8 +59,8 @@ def as_document(result: RunResult) -> dict[str, object]:
             "suppressed_by": dict(sorted(by_source.items())),
             "fail_on": str(result.fail_on),
         },
-        "errors": list(result.internal_errors),
-        "notes": list(result.notes),
+        "errors": [str(e) for e in result.internal_errors],
+        "notes": [str(n) for n in result.notes],
     }
 
 

@@ -261,9 +261,9 @@ def build(result: RunResult, settings: Settings) -> dict[str, Any]:
             ),
             level="warning",
         ))
-    execution.extend(om.Notification(message=message(err), level="error") for err in result.internal_errors)
+    execution.extend(om.Notification(message=message(str(err)), level="error") for err in result.internal_errors)
     execution.extend(_unlocated(f, rules) for f in unlocated)
-    configuration = [om.Notification(message=message(note), level="note") for note in result.notes]
+    configuration = [om.Notification(message=message(str(note)), level="note") for note in result.notes]
     results = [_result(f, rules, files[f]) for f in kept]
     run = om.Run(
         tool=om.Tool(driver=om.ToolComponent(

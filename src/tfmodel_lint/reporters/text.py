@@ -114,7 +114,7 @@ class TextReporter:
                     if s.show_evidence:
                         self._evidence(f, stream, "    ")
             for err in result.internal_errors:
-                stream.write(f"error: {display(err)}\n")
+                stream.write(f"error: {display(str(err))}\n")
             return
         current = None
         for f in result.findings:
@@ -126,9 +126,9 @@ class TextReporter:
             if s.show_evidence and f.evidence:
                 self._evidence(f, stream, "      ")
         for note in result.notes:
-            stream.write(f"note: {display(note)}\n")
+            stream.write(f"note: {display(str(note))}\n")
         for err in result.internal_errors:
-            stream.write(f"error: {display(err)}\n")
+            stream.write(f"error: {display(str(err))}\n")
         for line in suppressed_lines(result):
             stream.write(line + "\n")
         if s.statistics and result.findings:
