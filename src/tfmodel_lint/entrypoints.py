@@ -87,9 +87,10 @@ def parse(text: str, dist: str) -> list[EntryPoint]:
 def fast_path_applies(paths: Iterable[str]) -> bool:
     """Whether reading ``*.dist-info`` directories finds what ``importlib.metadata``
     would: every path entry a directory (or missing), and no other meta-path finder."""
-    if any(type(f).__name__ not in _PLAIN_FINDERS and hasattr(f, "find_distributions")
-           for f in sys.meta_path):
-        return False
+    for finder in sys.meta_path:
+        name = finder.__name__ if isinstance(finder, type) else type(finder).__name__
+        if name not in _PLAIN_FINDERS and hasattr(finder, "find_distributions"):
+            return False
     return all(os.path.isdir(p) or not os.path.exists(p) for p in paths)
 
 

@@ -267,3 +267,19 @@ def command_line_values(args: argparse.Namespace) -> dict[str, Any]:
             if value is not None:
                 out[option.dest] = tuple(value) if option.kind == "paths" else value
     return out
+
+
+def markdown_table() -> str:
+    """The options as README.md documents them (a test keeps the README in step)."""
+    rows = ["| command line | configuration key | what |", "|---|---|---|"]
+    for option in OPTIONS:
+        if option.dest.startswith("limits."):
+            continue
+        flags = option.flags or (f"--{option.key}",)
+        if option.kind == "bool" and option.cli:
+            flags = (*flags, f"--no-{option.key}")
+        cli = ", ".join(f"`{f}`" for f in flags) if option.cli else "—"
+        key = {"targeted_ignores": "ignores", "rule_options": "rules"}.get(option.dest, option.key)
+        config = f"`{key}`" if option.config else "— (command line only)"
+        rows.append(f"| {cli} | {config} | {option.help} |")
+    return "\n".join(rows) + "\n"
