@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 
 from tfmodel_lint._records import dataclass, field, replace
 from tfmodel_lint._version import __version__
-from tfmodel_lint.discovery import DiscoveryOptions, expand_paths
+from tfmodel_lint.discovery import DiscoveryOptions, display_path, expand_paths, project_root
 from tfmodel_lint.engine import Linter, budget_enforceable
 from tfmodel_lint.findings import (
     ErrorKind,
@@ -25,7 +27,7 @@ from tfmodel_lint.findings import (
 from tfmodel_lint.options import suggest
 from tfmodel_lint.rules.registry import Registry, discover
 from tfmodel_lint.selection import DecisionEngine, Suppressor
-from tfmodel_lint.settings import Settings
+from tfmodel_lint.settings import Settings, make_settings
 from tfmodel_lint.signatures import SignatureDB
 from tfmodel_lint.signatures import load as load_signatures
 
@@ -89,7 +91,8 @@ class Application:
         s = self.settings
         assert self.signatures is not None
         entries = load_entries(s.baseline) if s.baseline is not None else None  # fail before linting
-        found = expand_paths(paths, self.discovery_options())
+        found_root = project_root(paths, s.config_path)
+        found = expand_paths(paths, self.discovery_options(), root=found_root)
         notes: list[Note] = list(found.notes)
         why = budget_enforceable()
         if why is not None and (s.limits.time_budget > 0 or s.limits.run_time_budget > 0):
@@ -120,6 +123,7 @@ class Application:
                     active.append(f)
                 else:
                     suppressed.append(replace(f, suppression=hit))
+        active.extend(self._audit(found_root))
         if entries is not None:
             active, baselined = apply_baseline(sort_findings(active), known_counts(entries))
             reasons = {e.fingerprint: e.reason for e in entries if e.reason}
@@ -128,7 +132,7 @@ class Application:
                                                    or f"recorded in the baseline {s.baseline}", str(s.baseline)))
                 for f in baselined
             )
-            linted = {r.path for r in records}
+            linted = {t.identity for t in found.targets} | {r.path for r in records}
             matched = Counter(f.fingerprint for f in baselined)
             stale = sum(max(0, e.count - matched[e.fingerprint]) for e in entries if e.artifact in linted)
             if s.report_unused_ignores and stale:
@@ -147,6 +151,25 @@ class Application:
             fail_on=s.fail_on,
             notes=tuple(notes),
         )
+
+
+    def _audit(self, root: Path) -> list[Finding]:
+        """TFL910 findings on the configuration file, selected by the command line only
+        (the configuration cannot suppress what is said about it)."""
+        from tfmodel_lint.audit import audit
+
+        s = self.settings
+        if s.config_path is None or not s.from_config:
+            return []
+        assert self.signatures is not None
+        builtin = load_signatures(()) if "signatures" in s.from_config else None
+        display = display_path(s.config_path)
+        identity = display_path(s.config_path, real_base=os.path.realpath(root))
+        found = audit(s, self.registry, self.signatures, builtin, display, identity)
+        cli = {k: getattr(s, k) for k in ("select", "extend_select", "ignore", "extend_ignore")
+               if k not in s.from_config or s.from_config[k] != getattr(s, k)}
+        decider = DecisionEngine.from_settings(make_settings(cli), [r.rule.code for r in self.registry.rules])
+        return [f for f in found if decider.selected(f.code)]
 
 
 def _holds_no_model(findings: Iterable[Finding]) -> bool:

@@ -71,7 +71,7 @@ def run_check(argv: Sequence[str]) -> int:
     try:
         settings = build_settings(args, args.paths)
         get_reporter(settings.output_format)
-        if settings.output_file is not None:
+        if settings.output_file is not None:  # said before linting, not after
             check_output(settings.output_file)
         app = Application(settings)
         result = app.run(list(args.paths))

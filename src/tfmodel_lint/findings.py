@@ -175,16 +175,21 @@ class Finding:
     code: str
     severity: Severity
     category: str
-    artifact: str
+    artifact: str  # display path: relative to the working directory
     location: Location
     message: str
     evidence: Evidence
     fingerprint: str
+    #: The artifact's path relative to the project root (git top level, else the
+    #: configuration file's directory): what fingerprints and baselines use, so that
+    #: running from a subdirectory changes nothing.
+    identity: str = ""
     #: Set on suppressed findings only (``RunResult.suppressed``); never part of the fingerprint.
     suppression: Suppression | None = None
 
     @classmethod
-    def from_issue(cls, issue: Issue, artifact: str) -> Finding:
+    def from_issue(cls, issue: Issue, artifact: str, identity: str | None = None) -> Finding:
+        ident = identity if identity is not None else artifact
         return cls(
             code=issue.code,
             severity=issue.severity,
@@ -193,7 +198,8 @@ class Finding:
             location=issue.location,
             message=issue.message,
             evidence=issue.evidence,
-            fingerprint=fingerprint(issue.code, artifact, issue.location.logical, issue.key),
+            fingerprint=fingerprint(issue.code, ident, issue.location.logical, issue.key),
+            identity=ident,
         )
 
     @property

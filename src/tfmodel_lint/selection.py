@@ -94,6 +94,8 @@ class Suppressor:
         """The entry that suppresses ``finding`` (``per-file-ignores['glob']`` or
         ``ignores[i]``), or ``None``."""
         paths = _candidates(finding.artifact, self.base)
+        if finding.identity and finding.identity not in paths:
+            paths = (*paths, *_candidates(finding.identity, None))
         best = None
         for pattern, codes in self.per_file:
             if any(_glob(p, pattern) for p in paths) and (best is None or len(pattern) > len(best[0])):
