@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import os
-import sys
 import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import TextIO
 
-from tfmodel_lint._records import dataclass, field
+from tfmodel_lint._records import dataclass, field, replace
 from tfmodel_lint._version import __version__
 from tfmodel_lint.discovery import DiscoveryOptions, display_path, expand_paths, project_root
 from tfmodel_lint.engine import Linter, budget_enforceable
@@ -23,6 +21,7 @@ from tfmodel_lint.findings import (
     RuleInfo,
     RunResult,
     Severity,
+    Suppression,
     sort_findings,
 )
 from tfmodel_lint.options import suggest
@@ -104,7 +103,8 @@ class Application:
                         deadline=deadline)
         results = lint_with_progress(linter, found.targets, s.jobs, s.progress)
         base = s.config_path.resolve().parent if s.config_path is not None else None
-        suppressor = Suppressor(s.per_file_ignores, s.targeted_ignores, base)
+        suppressor = Suppressor(s.per_file_ignores, s.targeted_ignores, base,
+                                config_file=str(s.config_path) if s.config_path is not None else None)
         active: list[Finding] = []
         suppressed: list[Finding] = []
         internal: list[InternalError] = [InternalError(ErrorKind.PLUGIN_FAILED, e) for e in self.registry.errors]
@@ -118,11 +118,20 @@ class Application:
                 continue
             records.append(res.record)
             for f in res.findings:
-                (suppressed if suppressor.reason(f) else active).append(f)
+                hit = suppressor.suppression(f)
+                if hit is None:
+                    active.append(f)
+                else:
+                    suppressed.append(replace(f, suppression=hit))
         active.extend(self._audit(found_root))
         if entries is not None:
             active, baselined = apply_baseline(sort_findings(active), known_counts(entries))
-            suppressed.extend(baselined)
+            reasons = {e.fingerprint: e.reason for e in entries if e.reason}
+            suppressed.extend(
+                replace(f, suppression=Suppression("baseline", "baseline", reasons.get(f.fingerprint)
+                                                   or f"recorded in the baseline {s.baseline}", str(s.baseline)))
+                for f in baselined
+            )
             linted = {t.identity for t in found.targets} | {r.path for r in records}
             matched = Counter(f.fingerprint for f in baselined)
             stale = sum(max(0, e.count - matched[e.fingerprint]) for e in entries if e.artifact in linted)
@@ -182,14 +191,3 @@ def exit_code(result: RunResult, settings: Settings) -> int:
     if settings.report_unused_ignores and unused and settings.fail_on <= Severity.LOW:
         return EXIT_FINDINGS
     return EXIT_OK
-
-
-def report(result: RunResult, settings: Settings, stream: TextIO | None = None) -> None:
-    from tfmodel_lint.reporters import get_reporter
-
-    reporter = get_reporter(settings.output_format)
-    if settings.output_file is not None:
-        with settings.output_file.open("w", encoding="utf-8", newline="\n") as fh:
-            reporter(settings).render(result, fh)
-    else:
-        reporter(settings).render(result, stream or sys.stdout)
