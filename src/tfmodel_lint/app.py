@@ -123,7 +123,6 @@ class Application:
                     active.append(f)
                 else:
                     suppressed.append(replace(f, suppression=hit))
-        active.extend(self._audit(found_root))
         if entries is not None:
             active, baselined = apply_baseline(sort_findings(active), known_counts(entries))
             reasons = {e.fingerprint: e.reason for e in entries if e.reason}
@@ -141,6 +140,7 @@ class Application:
                                   "finding (run 'tfmodel-lint baseline update')"))
         if s.report_unused_ignores:
             notes[:0] = [Note(NoteKind.UNUSED_IGNORE, text) for text in suppressor.unused()]
+        active.extend(self._audit(found_root))  # neither the configuration nor its baseline can absorb these
         return RunResult(
             tool_version=__version__,
             findings=sort_findings(active),
