@@ -386,6 +386,9 @@ class ModelIR:
     keras_code: list[KerasCode] = field(default_factory=list)
     keras_refs: list[KerasRef] = field(default_factory=list)
     keras_source: str | None = None
+    #: Contents of the model's own asset files (relative to assets/), read by the loader,
+    #: bounded; None for an asset present but not read (over the per-asset cap).
+    asset_contents: dict[str, bytes | None] = field(default_factory=dict)
     meta: dict[str, str] = field(default_factory=dict)
     cache: dict[str, Any] = field(default_factory=dict, repr=False)
 

@@ -46,7 +46,8 @@ LAZY_LOADERS: dict[str, str] = {
 }
 #: Called after a SavedModel source is loaded (the Keras loader reads keras_metadata.pb).
 SAVEDMODEL_HOOKS: list[str] = ["tfmodel_lint.loaders.keras_savedmodel:keras_metadata_hook",
-                               "tfmodel_lint.loaders.checkpoint:variables_hook"]
+                               "tfmodel_lint.loaders.checkpoint:variables_hook",
+                               "tfmodel_lint.loaders.tf_graph:asset_contents_hook"]
 
 
 def _resolve(spec: str) -> Callable[..., object] | None:
