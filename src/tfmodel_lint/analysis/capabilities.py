@@ -211,6 +211,17 @@ def _for_category(a: ArgValue, category: str) -> ArgValue | None:
     return ArgValue(a.spec, Value(items, False, a.value.unknowns), tuple(a.targets[i] for i in keep))
 
 
+#: Targets listed in a finding's evidence (all are classified; the most severe are listed).
+MAX_SHOWN = 64
+
+
+def _most_severe(targets: Sequence[tg.Target], category: str) -> list[tg.Target]:
+    if len(targets) <= MAX_SHOWN:
+        return list(targets)
+    ranked = sorted(range(len(targets)), key=lambda k: -target_severity(category, targets[k]))[:MAX_SHOWN]
+    return [targets[k] for k in sorted(ranked)]
+
+
 def _describe_targets(targets: Sequence[tg.Target], category: str) -> str:
     """The three most severe targets (every candidate is classified before the list
     shown is cut) and how many more there are."""
@@ -303,7 +314,7 @@ def _remote_file_system(site: Site) -> Assessment | None:
         "op": op,
         "reached_from": list(site.reach.entries),
         "runs_at": site.reach.when,
-        "targets": [t.text for t in remote],
+        "targets": [t.text for t in _most_severe(remote, "network_send")],
         "labels": sorted({lb for t in remote for lb in t.labels}),
         "hosts": hosts,
         "arguments": [a.spec.name for a in site.args if a.targets],
@@ -386,7 +397,9 @@ def _assess(site: Site, category: str) -> Assessment | None:
         if all(a.spec.role == "stream" for a in relevant) or all(a.value.items for a in relevant):
             return None  # only standard streams, or explicitly empty
     if known:
-        evidence["targets"] = [t.text for t in known]
+        if len(known) > MAX_SHOWN:  # every target is classified; the evidence lists the most severe
+            evidence["targets_total"] = len(known)
+        evidence["targets"] = [t.text for t in _most_severe(known, category)]
         evidence["labels"] = sorted({label for t in known for label in t.labels})
         sev = worst(target_severity(category, t) for t in known)
         kind = RESOLVED

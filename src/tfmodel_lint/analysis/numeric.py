@@ -229,11 +229,24 @@ REDUCE: dict[str, Callable[[Sequence[Number]], Number]] = {
 _INT_TYPES = frozenset(_INT_FORMATS) | {BOOL}
 
 
-def reduce(data: Num, axes: Sequence[int] | None, fn: Callable[[Sequence[Number]], Number], keep: bool) -> Num | None:
+#: What Max and Min of no elements give (the lowest and highest value of the type).
+_EMPTY_MAX = {3: -(2 ** 31), 9: -(2 ** 63), 4: 0, 6: -128, 5: -(2 ** 15), 17: 0, 22: 0, 23: 0, 1: -math.inf,
+              2: -math.inf}
+_EMPTY_MIN = {3: 2 ** 31 - 1, 9: 2 ** 63 - 1, 4: 255, 6: 127, 5: 2 ** 15 - 1, 17: 2 ** 16 - 1, 22: 2 ** 32 - 1,
+              23: 2 ** 64 - 1, 1: math.inf, 2: math.inf}
+
+
+def reduce(data: Num, axes: Sequence[int] | None, fn: Callable[[Sequence[Number]], Number], keep: bool,
+           dtype: int = 0) -> Num | None:
     rank = len(data.shape)
     axes = list(range(rank)) if axes is None else [a + rank if a < 0 else a for a in axes]
-    if any(not 0 <= a < rank for a in axes) or (not data.flat and fn in (max, min)):
+    if any(not 0 <= a < rank for a in axes):
         return None
+    if not data.flat and fn in (max, min):
+        identity = (_EMPTY_MAX if fn is max else _EMPTY_MIN).get(dtype)
+        if identity is None or set(axes) < set(range(rank)):
+            return None
+        return make([1] * rank if keep else [], [identity])
     if set(axes) >= set(range(rank)):
         return make([1] * rank if keep else [], [fn(data.flat)])
     if rank == 2 and len(axes) == 1:
@@ -330,7 +343,7 @@ def _reduce(ev: Evaluator, func: Function, nd: NodeDef, edge: Edge, frame: Frame
     if data is None or axes is None or axes.ints() is None:
         return None
     keep = nd.attr["keep_dims"].b if "keep_dims" in nd.attr else False
-    return reduce(data, axes.ints(), REDUCE[nd.op], keep)
+    return reduce(data, axes.ints(), REDUCE[nd.op], keep, nd.attr["T"].type if "T" in nd.attr else 0)
 
 
 @handles("Pack")

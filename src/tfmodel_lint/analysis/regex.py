@@ -6,8 +6,9 @@ linear in the text, so patterns that make a backtracking engine explode
 (``(a|a)*c``, ``(a?){n}a{n}``, ``a*a*a*a*a*b``) cost nothing special here. The
 ``google-re2`` package binds the same library; the loop below is GlobalReplace's own
 (an empty match right after the previous match is skipped by one UTF-8 character),
-and the rewrite string follows ``RE2::Rewrite`` (``\\0``-``\\9`` and ``\\\\``; anything
-else is an invalid rewrite, which makes the op fail).
+and the rewrite string follows ``RE2::Rewrite`` (``\\0``-``\\9`` and ``\\\\``; a group the
+pattern lacks leaves the string unchanged; another escape ends the rewrite there, which
+``Replace`` drops and ``GlobalReplace`` keeps, as TensorFlow shows).
 """
 
 from __future__ import annotations
@@ -55,37 +56,47 @@ def _utf8_len(text: bytes, pos: int) -> int:
     return need
 
 
-def parse_rewrite(rewrite: bytes, groups: int) -> list[bytes | int] | None:
-    """The pieces of an RE2 rewrite string (literal bytes and group numbers), or None
-    when RE2 rejects it (a stray backslash, a group the pattern does not have)."""
+def max_submatch(rewrite: bytes) -> int:
+    """``RE2::MaxSubmatch``: the highest group a rewrite string names."""
+    best, i = 0, 0
+    while i < len(rewrite):
+        if rewrite[i] == 0x5C:
+            i += 1
+            if i < len(rewrite) and 0x30 <= rewrite[i] <= 0x39:
+                best = max(best, rewrite[i] - 0x30)
+        i += 1
+    return best
+
+
+def parse_rewrite(rewrite: bytes) -> tuple[list[bytes | int], bool]:
+    """``RE2::Rewrite``'s pieces (literal bytes and group numbers), up to the first
+    invalid escape, and whether there was none (Rewrite fails there, after appending
+    what came before)."""
     pieces: list[bytes | int] = []
     literal = bytearray()
     i = 0
+    valid = True
     while i < len(rewrite):
         ch = rewrite[i]
         if ch != 0x5C:  # backslash
             literal.append(ch)
             i += 1
             continue
-        if i + 1 >= len(rewrite):
-            return None
-        nxt = rewrite[i + 1]
+        nxt = rewrite[i + 1] if i + 1 < len(rewrite) else -1
         if 0x30 <= nxt <= 0x39:
-            n = nxt - 0x30
-            if n > groups:
-                return None
             if literal:
                 pieces.append(bytes(literal))
                 literal.clear()
-            pieces.append(n)
+            pieces.append(nxt - 0x30)
         elif nxt == 0x5C:
             literal.append(0x5C)
         else:
-            return None
+            valid = False
+            break
         i += 2
     if literal:
         pieces.append(bytes(literal))
-    return pieces
+    return pieces, valid
 
 
 def replacer(pattern: bytes, rewrite: bytes, global_: bool) -> Replacer | str:
@@ -101,9 +112,9 @@ def replacer(pattern: bytes, rewrite: bytes, global_: bool) -> Replacer | str:
         rx = re2.compile(pattern, options)
     except re2.error as exc:
         return f"regex pattern RE2 rejects ({exc!s:.80}): the op fails at run time"
-    pieces = parse_rewrite(rewrite, rx.groups)
-    if pieces is None:
-        return "regex rewrite string RE2 rejects: the op fails at run time"
+    if max_submatch(rewrite) > rx.groups:
+        return lambda text: text  # Replace and GlobalReplace refuse and leave the string as it is
+    pieces, valid = parse_rewrite(rewrite)
 
     def expand(match: Any) -> bytes:
         out = []
@@ -118,7 +129,7 @@ def replacer(pattern: bytes, rewrite: bytes, global_: bool) -> Replacer | str:
     def apply(text: bytes) -> bytes:
         if not global_:
             m = rx.search(text)
-            if m is None:
+            if m is None or not valid:  # Replace gives up when Rewrite fails
                 return text
             return text[: m.start()] + expand(m) + text[m.end():]
         out: list[bytes] = []

@@ -28,6 +28,7 @@ from tfmodel_lint.analysis.values import (
     const_value,
     handles,
     join_clipped,
+    loose,
     make,
     merge_unknowns,
     numeric_output,
@@ -61,11 +62,32 @@ def split_v1(text: bytes, delimiter: bytes, skip_empty: bool) -> list[bytes]:
 
 
 def split_v2(text: bytes, sep: bytes, maxsplit: int) -> list[bytes]:
-    """``StringSplitV2``: Python's ``bytes.split`` (whitespace runs when ``sep`` is empty)."""
-    limit = maxsplit if maxsplit >= 0 else -1
-    if not sep:
-        return text.split(None, limit)
-    return text.split(sep, limit)
+    """``StringSplitV2``: Python's ``bytes.split(sep, maxsplit)``; with an empty ``sep``,
+    runs of ASCII whitespace split, leading ones skipped, and after ``maxsplit`` tokens
+    the rest (its leading whitespace skipped, even to nothing) is the last token."""
+    if sep:
+        return text.split(sep, maxsplit if maxsplit >= 0 else -1)
+    if maxsplit == 0:
+        return [text]
+    out: list[bytes] = []
+    n = len(text)
+
+    def skip(p: int) -> int:
+        while p < n and text[p] in _WHITESPACE:
+            p += 1
+        return p
+
+    p = skip(0)
+    while p < n:
+        q = p
+        while q < n and text[q] not in _WHITESPACE:
+            q += 1
+        out.append(text[p:q])
+        p = skip(q)
+        if 0 < maxsplit == len(out):
+            out.append(text[p:])
+            break
+    return out
 
 
 def _split(ev: Evaluator, func: Function, nd: NodeDef, frame: Frame | None,
@@ -76,7 +98,7 @@ def _split(ev: Evaluator, func: Function, nd: NodeDef, frame: Frame | None,
     sep = ev.string(func.input_edge(nd, 1), frame, depth + 1)
     if not (sep.fully_known and len(sep.items) == 1):
         why = Unknown("op_output", f"{nd.op} with a computed separator")
-        return None, Value(data.items, False, merge_unknowns(data.unknowns, sep.unknowns, (why,)))
+        return None, loose(data, *sep.unknowns, why)
     if nd.op == "StringSplit":
         skip = nd.attr["skip_empty"].b if "skip_empty" in nd.attr else True
         rows = [split_v1(s, sep.items[0], skip) if HOLE not in s else [s] for s in data.items]
@@ -235,7 +257,7 @@ def _segment_join(ev: Evaluator, func: Function, nd: NodeDef, edge: Edge, frame:
     sep = attr_s(nd, "separator")
     if not data.exact or ids is None or count is None or len(count) != 1 or len(ids) != len(data.items):
         why = Unknown("op_output", f"{nd.op} of segments not known exactly")
-        return Value(data.items, False, merge_unknowns(data.unknowns, (why,)))
+        return loose(data, why)
     segments: list[list[bytes]] = [[] for _ in range(max(0, min(count[0], MAX_LEN)))]
     for item, seg in zip(data.items, ids, strict=True):
         if 0 <= seg < len(segments):

@@ -39,8 +39,12 @@ if TYPE_CHECKING:
 HOLE = b"\x00<?>\x00"
 #: Candidate values kept per tensor (the riskiest, when there are more).
 MAX_ITEMS = 64
+#: Elements of a tensor kept in order when they are known exactly (a string split into
+#: bytes, a vector of file names), within a byte budget; past either it is a candidate set.
+MAX_EXACT = 4096
+MAX_EXACT_BYTES = 1 << 20
 #: Candidate values looked at before the rest of a set is given up (and said so).
-MAX_SCAN = 4096
+MAX_SCAN = 16384
 #: Longest string kept.
 MAX_LEN = 4096
 MAX_STEPS = 20_000
@@ -189,12 +193,13 @@ def risk(item: bytes) -> int:
 
 def select(items: Iterable[bytes], exact: bool) -> tuple[tuple[bytes, ...], bool, tuple[Unknown, ...]]:
     """Candidates kept from ``items`` (each clipped): in order with duplicates when
-    exact, deduplicated otherwise. Past ``MAX_ITEMS`` the riskiest ``MAX_ITEMS`` of all
-    those seen (up to ``MAX_SCAN``) are kept, the value becomes inexact and the cut is
-    said; past ``MAX_SCAN`` the rest is not looked at, and that is said too."""
+    exact (up to ``MAX_EXACT`` elements and ``MAX_EXACT_BYTES``), deduplicated otherwise.
+    Past ``MAX_ITEMS`` distinct candidates the riskiest ``MAX_ITEMS`` of all those seen (up
+    to ``MAX_SCAN``) are kept, the value becomes inexact and the cut is said; past
+    ``MAX_SCAN`` the rest is not looked at, and that is said too."""
     seen: dict[bytes, None] = {}
     ordered: list[bytes] = []
-    scanned = 0
+    scanned = size = 0
     over_scan = False
     for raw in items:
         if scanned >= MAX_SCAN:
@@ -203,9 +208,14 @@ def select(items: Iterable[bytes], exact: bool) -> tuple[tuple[bytes, ...], bool
         scanned += 1
         item = clip(raw)
         if exact:
-            ordered.append(item)
+            size += len(item)
+            if len(ordered) < MAX_EXACT and size <= MAX_EXACT_BYTES:
+                ordered.append(item)
+            else:
+                exact = False
+                ordered = []
         seen.setdefault(item, None)
-    if exact and len(ordered) <= MAX_ITEMS and not over_scan:
+    if exact and not over_scan:
         return tuple(ordered), True, ()
     distinct = list(seen)
     if len(distinct) <= MAX_ITEMS and not over_scan:
@@ -244,6 +254,12 @@ def union(values: Sequence[Value]) -> Value:
     if len(values) == 1:
         return values[0]
     return make((i for v in values for i in v.items), False, merge_unknowns(*(v.unknowns for v in values)))
+
+
+def loose(value: Value, *extra: Unknown) -> Value:
+    """The same elements as candidates, order and count unknown (cut to the riskiest
+    ``MAX_ITEMS`` when there are more, and said)."""
+    return make(value.items, False, merge_unknowns(value.unknowns, extra))
 
 
 def with_unknowns(value: Value, *extra: Unknown) -> Value:
@@ -795,12 +811,12 @@ class Evaluator:
             current = {j: self._loop_value(func, nd, body, j, frame, ("set", t), depth) for j in deps}
             if all(_same(current[j], previous[j]) for j in deps):
                 result = current[k]
-                return Value(result.items, False, result.unknowns)
+                return loose(result)
             previous = current
             if self.steps > MAX_STEPS:
                 break
         result = previous[k]
-        return Value(result.items, False, merge_unknowns(result.unknowns, (LOOP_CUT,)))
+        return loose(result, LOOP_CUT)
 
     def _passes(self, func: Function, nd: NodeDef, cond: Function | None, frame: Frame | None,
                 depth: int) -> int | None:
@@ -986,7 +1002,7 @@ class Evaluator:
         if len(writers) > MAX_CALL_SITES:
             values.append(Value((), False, (CALLS_CUT,)))
         merged = union(values)
-        return Value(merged.items, False, merged.unknowns)
+        return loose(merged)
 
     def _text_file_column(self, func: Function, nd: NodeDef, part: int, depth: int) -> Value:
         """Keys or values of ``InitializeTableFromTextFile``: the asset file's lines (or a
@@ -1013,7 +1029,7 @@ class Evaluator:
         if len(writers) > MAX_CALL_SITES:
             values.append(Value((), False, (CALLS_CUT,)))
         merged = union(values)
-        return Value(merged.items, False, merged.unknowns)
+        return loose(merged)
 
     # -- assets ----------------------------------------------------------------------------
 
@@ -1133,7 +1149,7 @@ def _const(ev: Evaluator, func: Function, nd: NodeDef, edge: Edge, frame: Frame 
 def _identity(ev: Evaluator, func: Function, nd: NodeDef, edge: Edge, frame: Frame | None, depth: int) -> Value:
     value = ev._input(func, nd, 0, frame, depth)
     if nd.op in ("RandomShuffle", "Unique") and value.exact and len(value.items) > 1:
-        return Value(value.items, False, value.unknowns)  # the same elements, in another order
+        return loose(value)  # the same elements, in another order
     return value
 
 
@@ -1235,7 +1251,7 @@ def _gather(ev: Evaluator, func: Function, nd: NodeDef, edge: Edge, frame: Frame
     idx = ev.ints(func.input_edge(nd, 1), frame, depth + 1)
     if params.exact and idx is not None and all(-len(params.items) <= i < len(params.items) for i in idx):
         return make((params.items[i] for i in idx), True, params.unknowns)
-    return Value(params.items, False, params.unknowns)
+    return loose(params)
 
 
 @handles("StridedSlice")
@@ -1252,7 +1268,7 @@ def _strided_slice(ev: Evaluator, func: Function, nd: NodeDef, edge: Edge, frame
             picked = numeric.strided_slice_indices(shape, begin, end, strides, masks)
             if picked is not None:
                 return Value(tuple(data.items[i] for i in picked[0]), True, data.unknowns)
-    return Value(data.items, False, data.unknowns)
+    return loose(data)
 
 
 def _prod(shape: Sequence[int]) -> int:
@@ -1269,7 +1285,7 @@ def _slice(ev: Evaluator, func: Function, nd: NodeDef, edge: Edge, frame: Frame 
     if data.exact and begin is not None and size is not None and len(begin) == len(size) == 1:
         stop = len(data.items) if size[0] < 0 else begin[0] + size[0]
         return Value(data.items[begin[0]:stop], True, data.unknowns)
-    return Value(data.items, False, data.unknowns)
+    return loose(data)
 
 
 @handles("Substr")
@@ -1297,7 +1313,7 @@ def _regex_apply(data: Value, pattern: bytes, rewrite: bytes, global_: bool) -> 
 
     fn = replacer(pattern, rewrite, global_)
     if isinstance(fn, str):
-        return Value(data.items, False, merge_unknowns(data.unknowns, (Unknown("unsupported", fn),)))
+        return loose(data, Unknown("unsupported", fn))
 
     def apply(s: bytes) -> bytes:
         if HOLE in s:
@@ -1321,7 +1337,7 @@ def _regex(ev: Evaluator, func: Function, nd: NodeDef, edge: Edge, frame: Frame 
     glob = nd.attr["replace_global"].b if "replace_global" in nd.attr else True
     if not (pattern.fully_known and rewrite.fully_known and len(pattern.items) == 1 and len(rewrite.items) == 1):
         why = Unknown("unsupported", "RegexReplace with computed pattern")
-        return Value(data.items, False, merge_unknowns(data.unknowns, pattern.unknowns, rewrite.unknowns, (why,)))
+        return loose(data, *pattern.unknowns, *rewrite.unknowns, why)
     return _regex_apply(data, pattern.items[0], rewrite.items[0], glob)
 
 
@@ -1363,7 +1379,7 @@ def _reduce_join(ev: Evaluator, func: Function, nd: NodeDef, edge: Edge, frame: 
     if data.exact:
         return Value((join_clipped(data.items, sep),), True, data.unknowns)
     why = Unknown("unsupported", "ReduceJoin of a tensor whose elements are not known in order")
-    return Value(data.items, False, merge_unknowns(data.unknowns, (why,)))
+    return loose(data, why)
 
 
 @handles("AsString")
@@ -1475,14 +1491,14 @@ def _tensor_list(ev: Evaluator, func: Function, nd: NodeDef, edge: Edge, frame: 
     value = ev._input(func, nd, 0, frame, depth)
     if nd.op in ("TensorListFromTensor", "TensorListStack"):
         return value
-    return Value(value.items, False, value.unknowns)
+    return loose(value)
 
 
 @handles("TensorListSetItem", "TensorListPushBack")
 def _tensor_list_set(ev: Evaluator, func: Function, nd: NodeDef, edge: Edge, frame: Frame | None, depth: int) -> Value:
     merged = union([ev._input(func, nd, 0, frame, depth), ev._input(func, nd, 2 if nd.op == "TensorListSetItem" else 1,
                                                                       frame, depth)])
-    return Value(merged.items, False, merged.unknowns)
+    return loose(merged)
 
 
 _PASSTHROUGH_DATASETS = frozenset({
@@ -1509,7 +1525,7 @@ def _n_components(nd: NodeDef) -> int | None:
 
 def _matches(patterns: Value, op: str) -> Value:
     """Files matched by glob patterns: the patterns themselves stand for them."""
-    return Value(patterns.items, False, merge_unknowns(patterns.unknowns, (Unknown("op_output", op),)))
+    return loose(patterns, Unknown("op_output", op))
 
 
 @handles("MatchingFiles")
