@@ -284,8 +284,9 @@ def _limits(args: Sequence[ArgValue]) -> list[Unknown]:
 
 
 def _inert(site: Site, category: str, args: Sequence[ArgValue], evidence: dict[str, object]) -> Assessment | None:
-    """An op whose kernel refuses its target (``DebugIdentityV2`` with a non-file:// URL
-    fails the function): low, said rather than dropped."""
+    """An op whose kernel refuses its target (``DebugIdentityV2`` with any non-file:// URL
+    fails when it is created, so it writes nothing, file:// ones included): low, said
+    rather than dropped."""
     if site.node.op not in _FILE_URLS_ONLY or category != "file_write":
         return None
     urls = [t for a in args if a.spec.role == "url" for t in a.targets]
@@ -355,10 +356,13 @@ def _assess(site: Site, category: str) -> Assessment | None:
     payload = _payload_evidence(site)
     if payload:
         evidence["payload"] = payload
+    inert = _inert(site, category, site.args, evidence)
+    if inert is not None:
+        return inert
     candidates = [_for_category(a, category) for a in site.args] if category in _PATHISH else []
     relevant = [a for a in candidates if a is not None]
     if candidates and not relevant:
-        return _inert(site, category, site.args, evidence)  # e.g. a grpc:// debug URL says nothing about file writes
+        return None  # e.g. a grpc:// debug URL says nothing about file writes
     if not relevant:
         sev = op_severity(category, bool(site.reach.entries))
         msg = f"{op} {verb}" + (" (no target argument)" if category in _PATHISH else "")

@@ -348,7 +348,7 @@ def _reduce(ev: Evaluator, func: Function, nd: NodeDef, edge: Edge, frame: Frame
 
 @handles("Pack")
 def _pack(ev: Evaluator, func: Function, nd: NodeDef, edge: Edge, frame: Frame | None, depth: int) -> Num | None:
-    parts = [_arg(ev, func, nd, i, frame, depth) for i in range(len(func.data_inputs(nd)))]
+    parts = [ev.number(e, frame, depth + 1) for e in func.input_edges(nd)]
     if any(p is None for p in parts) or _attr_i(nd, "axis") != 0:
         return None
     shapes = {p.shape for p in parts if p is not None}
@@ -360,9 +360,11 @@ def _pack(ev: Evaluator, func: Function, nd: NodeDef, edge: Edge, frame: Frame |
 
 @handles("ConcatV2")
 def _concat(ev: Evaluator, func: Function, nd: NodeDef, edge: Edge, frame: Frame | None, depth: int) -> Num | None:
-    n = len(func.data_inputs(nd))
-    axis = _arg(ev, func, nd, n - 1, frame, depth)
-    parts = [_arg(ev, func, nd, i, frame, depth) for i in range(n - 1)]
+    edges = func.input_edges(nd)
+    if not edges:
+        return None
+    axis = ev.number(edges[-1], frame, depth + 1)
+    parts = [ev.number(e, frame, depth + 1) for e in edges[:-1]]
     if axis is None or axis.scalar not in (0, -1) or any(p is None for p in parts):
         return None
     ranks = {len(p.shape) for p in parts if p is not None}

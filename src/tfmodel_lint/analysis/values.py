@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import re
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
@@ -48,6 +47,8 @@ MAX_SCAN = 16384
 #: Longest string kept.
 MAX_LEN = 4096
 MAX_STEPS = 20_000
+#: Evaluation steps for all the capability arguments of one model together.
+MAX_MODEL_STEPS = 200_000
 MAX_DEPTH = 256
 #: Python frames one level of dataflow may use; the recursion limit is raised to fit.
 _FRAMES_PER_LEVEL = 8
@@ -56,8 +57,12 @@ MAX_CALL_SITES = 64
 #: Passes of a While loop: executed exactly when its condition can be computed, else
 #: iterated to a fixpoint of the value sets.
 MAX_LOOP_PASSES = 32
+#: Loop passes (all loops, nested ones included) for one evaluation.
+MAX_EVAL_PASSES = 256
 #: Bytes of candidate strings one join or format may build before the rest is given up.
-MAX_BUILD_BYTES = 8 << 20
+MAX_BUILD_BYTES = 1 << 20
+#: Bytes of strings one evaluation (one capability argument) may build in all.
+MAX_WORK_BYTES = 64 << 20
 #: Bytes the evaluator's cache may hold before it is cleared (it is also cleared per function).
 MAX_CACHE_BYTES = 32 << 20
 #: Reasons kept per value (limits and caller-controlled inputs first).
@@ -145,6 +150,8 @@ CALLS_CUT = Unknown("limit", f"more than {MAX_CALL_SITES} call sites or assignme
 LOOP_CUT = Unknown("limit", f"a value carried by a While loop, not settled after {MAX_LOOP_PASSES} passes")
 REASONS_CUT = Unknown("limit", f"more than {MAX_REASONS} reasons, some not shown")
 STEPS_CUT = Unknown("limit", f"more than {MAX_STEPS} evaluation steps")
+MODEL_STEPS_CUT = Unknown("limit", f"more than {MAX_MODEL_STEPS} evaluation steps in this model")
+WORK_CUT = Unknown("limit", f"more than {MAX_WORK_BYTES >> 20} MiB of strings built for one target")
 DEPTH_CUT = Unknown("limit", f"dataflow deeper than {MAX_DEPTH}")
 
 
@@ -169,24 +176,29 @@ def unknown(kind: str, detail: str, name: str = "") -> Value:
 
 # -- candidate sets ----------------------------------------------------------------------
 
-_SENSITIVE_WORDS = re.compile(
-    rb"passwd|shadow|sudoers|\.ssh|authorized_keys|id_rsa|id_dsa|id_ecdsa|id_ed25519|known_hosts|\.gnupg|"
-    rb"\.bash|\.zsh|\.profile|\.cshrc|crontab|/cron|/proc/|/etc/|/root|/home/|/Users/|\.aws|\.kube|\.docker|"
-    rb"gcloud|\.azure|credentials|\.netrc|\.pgpass|\.git-credentials|\.npmrc|\.pypirc|\.env\b|secrets|"
-    rb"\.py\b|\.pyc\b|\.pth\b|sitecustomize|usercustomize|\.\./|\.\.\\|~/|\$HOME|://",
-    re.IGNORECASE,
+_RISK_WORDS = (
+    b"passwd", b"shadow", b"sudoers", b".ssh", b"authorized_keys", b"id_rsa", b"id_dsa", b"id_ecdsa",
+    b"id_ed25519", b"known_hosts", b".gnupg", b".bash", b".zsh", b".profile", b".cshrc", b"crontab", b"/cron",
+    b"/proc/", b"/etc/", b"/root", b"/home/", b"/users/", b".aws", b".kube", b".docker", b"gcloud", b".azure",
+    b"credentials", b".netrc", b".pgpass", b".git-credentials", b".npmrc", b".pypirc", b".env", b"secrets",
+    b".py", b".pth", b"sitecustomize", b"usercustomize", b"../", b"..\\", b"~/", b"$home", b"://",
 )
+_RISK_WINDOW = 256
 
 
 def risk(item: bytes) -> int:
     """A cheap, role-independent rank of how much a candidate may matter (a sensitive
-    or home path, traversal, a URL, an absolute path...): what a cut keeps first."""
+    or home path, traversal, a URL, an absolute path...): what a cut keeps first. Looks
+    at the first and last 256 bytes only (a cut string ends in a hole, which counts)."""
+    text = item[:_RISK_WINDOW].lower()
+    if len(item) > _RISK_WINDOW:
+        text += b"\x00" + item[-_RISK_WINDOW:].lower()
     score = 0
-    if _SENSITIVE_WORDS.search(item[:MAX_LEN]):
+    if any(word in text for word in _RISK_WORDS):
         score += 4
     if item[:1] in (b"/", b"~", b"\\") or item[1:3] in (b":\\", b":/"):
         score += 2
-    if HOLE in item:
+    if HOLE in text:
         score += 1
     return score
 
@@ -288,14 +300,16 @@ def join_clipped(parts: Iterable[bytes], sep: bytes = b"") -> bytes:
     return clip(b"".join(out))
 
 
-def concat(values: Sequence[Value], sep: bytes = b"") -> Value:
+def concat(values: Sequence[Value], sep: bytes = b"", budget: list[int] | None = None) -> Value:
     """String concatenation of tensors (``StringJoin``, string ``Add``, formatting).
 
     Element-wise when the operands are exact and their shapes agree; otherwise every
     combination, built operand by operand: the partial strings are ranked and cut to
     ``MAX_ITEMS`` at each step (the cut said), strings already cut at ``MAX_LEN`` are not
-    extended, and building stops at ``MAX_BUILD_BYTES`` (the rest a hole, and said).
+    extended, and building stops at ``MAX_BUILD_BYTES`` or when the caller's ``budget``
+    (bytes, decremented) runs out (the rest a hole, and said).
     """
+    limit = MAX_BUILD_BYTES if budget is None else min(MAX_BUILD_BYTES, max(budget[0], 0))
     unknowns = merge_unknowns(*(v.unknowns for v in values))
     if values and all(v.exact for v in values):
         lengths = {len(v.items) for v in values if len(v.items) != 1}
@@ -320,16 +334,20 @@ def concat(values: Sequence[Value], sep: bytes = b"") -> Value:
                 s = clip(p + glue + item[: MAX_LEN + 1])
                 grown.setdefault(s, None)
                 built += len(s)
-            if built > MAX_BUILD_BYTES:
+            if built > limit:
                 break
-        if built > MAX_BUILD_BYTES:
+        if built > limit:
+            if budget is not None:
+                budget[0] -= built
             prefixes = [clip(p + HOLE) if not _saturated(p) else p for p in grown]
-            cuts.append(BUILD_CUT)
+            cuts.append(BUILD_CUT if limit == MAX_BUILD_BYTES else WORK_CUT)
             kept, _, more = select(prefixes, False)
             return Value(kept, False, merge_unknowns(unknowns, cuts, more))
         kept, _, more = select(grown, False)
         cuts.extend(more)
         prefixes = list(kept)
+    if budget is not None:
+        budget[0] -= built
     return Value(tuple(prefixes), False, merge_unknowns(unknowns, cuts))
 
 
@@ -341,28 +359,23 @@ def map_items(v: Value, fn: Callable[[bytes], bytes]) -> Value:
 
 
 def const_value(t: TensorProto) -> Value:
-    """String elements of a constant (TF repeats the last value to fill the shape)."""
+    """String elements of a constant (TF repeats the last value to fill the shape): in
+    order when there are few enough, else the stored values as candidates (the repeats
+    add none)."""
     n = 1
     for d in t.tensor_shape.dim:
         size = max(d.size, 0)
         if size == 0:
             n = 0
             break
-        n = min(n * size, MAX_SCAN + 1)  # bounded: a shape of a million dimensions is cheap
-    if not t.tensor_shape.dim:
-        n = 1
+        n = min(n * size, MAX_EXACT + 1)  # bounded: a shape of a million dimensions is cheap
     stored = len(t.string_val)
     if stored == 0:
-        return Value((b"",) if n else (), True, ()) if n <= 1 else make([b""] * min(n, MAX_SCAN + 1), True)
-
-    def elements() -> Iterable[bytes]:
-        yield from t.string_val[: MAX_SCAN + 1]
-        if stored < n:
-            last = t.string_val[stored - 1]
-            for _ in range(min(n, MAX_SCAN + 1) - stored):
-                yield last
-
-    return make(elements(), True)
+        return make([b""] * n, True) if n <= MAX_EXACT else Value((b"",), False, ())
+    if stored <= n <= MAX_EXACT:
+        last = t.string_val[stored - 1]
+        return make((*t.string_val, *([last] * (n - stored))), True)
+    return make(t.string_val[: MAX_SCAN + 1], False)
 
 
 def tensor_ints(t: TensorProto) -> tuple[int, ...] | None:
@@ -427,6 +440,10 @@ class Evaluator:
     def __init__(self, model: ModelIR) -> None:
         self.model = model
         self.steps = 0
+        self.total_steps = 0
+        self.passes = 0
+        #: Bytes of strings the current evaluation may still build (see MAX_WORK_BYTES).
+        self.budget = [MAX_WORK_BYTES]
         self._memo: dict[tuple[object, ...], Value] = {}
         self._num_memo: dict[tuple[object, ...], Num | None] = {}
         self._loop_memo: dict[tuple[object, ...], Value] = {}
@@ -457,6 +474,8 @@ class Evaluator:
     # public API
     def evaluate(self, edge: Edge | None) -> Value:
         self.steps = 0
+        self.passes = 0
+        self.budget[0] = MAX_WORK_BYTES
         needed = MAX_DEPTH * _FRAMES_PER_LEVEL * 2 + 500
         previous = sys.getrecursionlimit()
         if previous < needed:
@@ -490,7 +509,8 @@ class Evaluator:
         if edge is None or depth > MAX_DEPTH:
             return None
         self.steps += 1
-        if self.steps > MAX_STEPS:
+        self.total_steps += 1
+        if self.steps > MAX_STEPS or self.total_steps > MAX_MODEL_STEPS:
             return None
         key = self._key(edge, frame)
         if key in self._num_memo:
@@ -552,8 +572,13 @@ class Evaluator:
         if edge is None:
             return unknown("missing", "input")
         self.steps += 1
+        self.total_steps += 1
         if self.steps > MAX_STEPS:
             return Value((), False, (STEPS_CUT,))
+        if self.total_steps > MAX_MODEL_STEPS:
+            return Value((), False, (MODEL_STEPS_CUT,))
+        if self.budget[0] <= 0:
+            return Value((), False, (WORK_CUT,))
         if depth > MAX_DEPTH or (frame is not None and frame.depth > MAX_DEPTH):
             return Value((), False, (DEPTH_CUT,))
         key = self._key(edge, frame)
@@ -568,11 +593,17 @@ class Evaluator:
         finally:
             self._active.discard(key)
         self._memo[key] = value
-        self._charge(sum(len(i) for i in value.items), key)
+        size = sum(len(i) for i in value.items)
+        self.budget[0] -= size
+        self._charge(size, key)
         return value
 
     def _input(self, func: Function, nd: NodeDef, pos: int, frame: Frame | None, depth: int) -> Value:
         return self._eval(func.input_edge(nd, pos), frame, depth + 1)
+
+    def inputs(self, func: Function, nd: NodeDef, frame: Frame | None, depth: int) -> list[Value]:
+        """The values of every data input of a node, resolved in one pass."""
+        return [self._eval(edge, frame, depth + 1) for edge in func.input_edges(nd)]
 
     def _eval_arg(self, edge: Edge, frame: Frame | None, depth: int) -> Value:
         func, index = edge.function, edge.index
@@ -808,13 +839,14 @@ class Evaluator:
         deps = self._dependencies(body, k)
         previous = {j: self._loop_value(func, nd, body, j, frame, ("set", 0), depth) for j in deps}
         for t in range(1, MAX_LOOP_PASSES + 1):
+            self.passes += 1
+            if self.passes > MAX_EVAL_PASSES or self.steps > MAX_STEPS:
+                break
             current = {j: self._loop_value(func, nd, body, j, frame, ("set", t), depth) for j in deps}
             if all(_same(current[j], previous[j]) for j in deps):
                 result = current[k]
                 return loose(result)
             previous = current
-            if self.steps > MAX_STEPS:
-                break
         result = previous[k]
         return loose(result, LOOP_CUT)
 
@@ -827,6 +859,9 @@ class Evaluator:
         if ret is None:
             return None
         for t in range(MAX_LOOP_PASSES + 1):
+            self.passes += 1
+            if self.passes > MAX_EVAL_PASSES:
+                return None
             value = self.number(cond.resolve_input(ret), self._push(frame, func, nd, 0, ("iter", t)), depth + 1)
             if value is None or value.scalar is None:
                 return None
@@ -1121,9 +1156,14 @@ def numeric_output(*ops: str) -> Callable[[NumericOutput], NumericOutput]:
     return register
 
 
+#: Ops the evaluator models itself (placeholders, variables, calls) rather than by handler.
+_BUILTIN_OPS = frozenset({"Placeholder", "PlaceholderV2", "VarHandleOp", "VariableV2", "Variable",
+                          "ReadVariableOp", "VarIsInitializedOp"}) | frozenset(CALL_ATTRS)
+
+
 def handled_ops() -> frozenset[str]:
     """Ops the interpreter models (strings and numbers)."""
-    return frozenset(_HANDLERS) | frozenset(numeric.HANDLERS) | frozenset(_NUMERIC_STRING_OUTPUTS)
+    return frozenset(_HANDLERS) | frozenset(numeric.HANDLERS) | frozenset(_NUMERIC_STRING_OUTPUTS) | _BUILTIN_OPS
 
 
 def attr_s(nd: NodeDef, name: str, default: bytes = b"") -> bytes:
@@ -1168,9 +1208,7 @@ def _placeholder_default(ev: Evaluator, func: Function, nd: NodeDef, edge: Edge,
 
 @handles("StringJoin")
 def _string_join(ev: Evaluator, func: Function, nd: NodeDef, edge: Edge, frame: Frame | None, depth: int) -> Value:
-    sep = attr_s(nd, "separator")
-    parts = [ev._input(func, nd, i, frame, depth) for i in range(len(func.data_inputs(nd)))]
-    return concat(parts, sep)
+    return concat(ev.inputs(func, nd, frame, depth), attr_s(nd, "separator"), ev.budget)
 
 
 @handles("Add", "AddV2")
@@ -1181,7 +1219,7 @@ def _add(ev: Evaluator, func: Function, nd: NodeDef, edge: Edge, frame: Frame | 
             return Value(_numbers_as_text(num), True, ())
         return unknown("unsupported", f"{nd.op} of numbers")
     parts = [ev._input(func, nd, i, frame, depth) for i in (0, 1)]
-    return concat(parts)
+    return concat(parts, b"", ev.budget)
 
 
 @handles("StringFormat")
@@ -1192,15 +1230,14 @@ def _string_format(ev: Evaluator, func: Function, nd: NodeDef, edge: Edge, frame
     pieces = template.split(placeholder)
     types = list(nd.attr["T"].list.type) if "T" in nd.attr else []
     parts: list[Value] = [Value((clip(pieces[0]),), True, ())]
-    n = len(func.data_inputs(nd))
+    values = ev.inputs(func, nd, frame, depth)
     for k, piece in enumerate(pieces[1:]):
-        if k < n:
-            value = ev._input(func, nd, k, frame, depth)
-            parts.append(_summarize(value, k < len(types) and types[k] == STRING_DTYPE, summarize))
+        if k < len(values):
+            parts.append(_summarize(values[k], k < len(types) and types[k] == STRING_DTYPE, summarize))
         else:
             parts.append(Value((placeholder,), True, ()))
         parts.append(Value((clip(piece),), True, ()))
-    return concat(parts)
+    return concat(parts, b"", ev.budget)
 
 
 def c_escape(s: bytes) -> bytes:
@@ -1238,9 +1275,9 @@ def _summarize(value: Value, strings: bool, summarize: int) -> Value:
 
 @handles("Pack", "ConcatV2", "Concat")
 def _pack(ev: Evaluator, func: Function, nd: NodeDef, edge: Edge, frame: Frame | None, depth: int) -> Value:
-    n = len(func.data_inputs(nd))
-    positions = range(n - 1) if nd.op == "ConcatV2" else range(1, n) if nd.op == "Concat" else range(n)
-    parts = [ev._input(func, nd, i, frame, depth) for i in positions]
+    edges = func.input_edges(nd)
+    edges = edges[:-1] if nd.op == "ConcatV2" else edges[1:] if nd.op == "Concat" else edges
+    parts = [ev._eval(e, frame, depth + 1) for e in edges]
     return make((i for p in parts for i in p.items), all(p.exact for p in parts),
                 merge_unknowns(*(p.unknowns for p in parts)))
 
@@ -1433,8 +1470,9 @@ def _select(ev: Evaluator, func: Function, nd: NodeDef, edge: Edge, frame: Frame
 
 @handles("Merge", "RefMerge", "Switch", "RefSwitch", "Enter", "RefEnter", "Exit", "NextIteration")
 def _control_flow_v1(ev: Evaluator, func: Function, nd: NodeDef, edge: Edge, frame: Frame | None, depth: int) -> Value:
-    n = len(func.data_inputs(nd)) if nd.op in ("Merge", "RefMerge") else 1
-    return union([ev._input(func, nd, i, frame, depth) for i in range(n)])
+    if nd.op in ("Merge", "RefMerge"):
+        return union(ev.inputs(func, nd, frame, depth))
+    return ev._input(func, nd, 0, frame, depth)
 
 
 @handles("ShardedFilename")
