@@ -10,6 +10,8 @@ from pathlib import Path
 from extract_tools import persistext, regenerate
 from extract_tools.regenerate import DEFAULT_OUT, DEFAULT_REFERENCE_DIR, REPO_ROOT, WORK_DIR, rel
 
+DEFAULT_THREAT_MODEL = REPO_ROOT / ".." / "shared" / "docs" / "threat-model.md"
+
 
 def _add_tf_location(p: argparse.ArgumentParser) -> None:
     g = p.add_mutually_exclusive_group()
@@ -93,6 +95,7 @@ def _llm_options(args: argparse.Namespace) -> regenerate.LLMOptions | None:
 def cmd_persistext(args: argparse.Namespace) -> int:
     root = _locate(args)
     res = persistext.extract(root, tf_version=args.tf_version)
+    persistext.check_found(root, res)  # exit 2 with a message: never "0 files, exit 0"
     out_csv = args.csv or (
         REPO_ROOT / "extract_tools" / "data" / f"persistext_{res.tf_version}.csv" if res.tf_version else None
     )
@@ -127,6 +130,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
             else persistext.resolve_root(path)
         )
         res = persistext.extract(root)
+        persistext.check_found(root, res)
         c = compare.compare(res, ref, label)
         print(
             f"{label}: matches {c.matches}, misses {c.n_misses}, extras {c.n_extras} "
@@ -220,7 +224,8 @@ def cmd_classify(args: argparse.Namespace) -> int:
         by_op.setdefault(w.op_name, []).append(w)
     ops = args.ops.split(",") if args.ops else sorted(set(reg.ops) | set(by_op))
     evidence = {op: regenerate.build_evidence(op, by_op.get(op, []), reg.ops.get(op), kernels) for op in ops}
-    out: dict[str, object] = {op: {"offline": offline.classify(ev).to_json()} for op, ev in evidence.items()}
+    results = offline.resource_flow(evidence, {op: offline.classify(ev) for op, ev in evidence.items()})
+    out: dict[str, object] = {op: {"offline": results[op].to_json()} for op in evidence}
     if args.classifier == "llm":
         from extract_tools.capanalysis.llm import AnswerCache, LLMClassifier, Progress
         from extract_tools.capanalysis.llm_client import ChatClient
@@ -254,29 +259,6 @@ def cmd_review(args: argparse.Namespace) -> int:
     from extract_tools import review
 
     decisions = review.load(args.decisions)
-    if args.action == "import-curated":
-        doc = json.loads(args.signatures.read_text(encoding="utf-8"))
-        excluded = review.excluded_from_curate_py(args.curate_py) if args.curate_py and args.curate_py.exists() else {}
-        added, rejected, kept = review.import_curated(
-            decisions,
-            doc,
-            signatures_label=rel(args.signatures),
-            excluded=excluded,
-            excluded_label=rel(args.curate_py) if args.curate_py else "",
-            overwrite_review=args.overwrite,
-        )
-        if not decisions.comment:
-            decisions.comment = (
-                "Review decisions applied by `python -m extract_tools regenerate`. Entries with source "
-                "curated:* were imported from the hand-curated signatures (review import-curated); "
-                "source review: made with `review accept/reject`."
-            )
-        decisions.save(args.decisions)
-        print(
-            f"imported {added} accepted, {rejected} rejected; kept {kept} review decisions -> {rel(args.decisions)}",
-            file=sys.stderr,
-        )
-        return 0
     if args.action == "show":
         queue = json.loads(args.queue.read_text(encoding="utf-8")) if args.queue.exists() else {"entries": []}
         for e in queue["entries"]:
@@ -296,16 +278,14 @@ def cmd_review(args: argparse.Namespace) -> int:
         d = review.Decision(
             op=args.op,
             status=review.ACCEPT,
-            categories=args.categories.split(",") if args.categories else [],
-            targets=[review.parse_arg_spec(s) for s in args.target],
-            payloads=[review.parse_arg_spec(s) for s in args.payload],
-            summary=args.summary,
-            threat_model=args.threat_model,
+            categories=args.categories.split(",") if args.categories else None,
+            targets=[review.parse_arg_spec(s) for s in args.target] if args.target or args.no_targets else None,
+            payloads=[review.parse_arg_spec(s) for s in args.payload] if args.payload or args.no_payloads else None,
+            summary=args.summary or None,
             manual=args.manual,
+            reason=args.reason,
             source="review",
         )
-        if not d.summary:
-            raise SystemExit("--summary is required")
         decisions.items[args.op] = d
     elif args.action == "reject":
         decisions.items[args.op] = review.Decision(
@@ -321,12 +301,51 @@ def cmd_review(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_inputs(args: argparse.Namespace) -> int:
+    """Refresh the committed inputs derived from ../shared."""
+    from extract_tools import inputs, registry
+
+    ref = inputs.presence_from_dir(args.reference_dir)
+    inputs.save_presence(ref, args.presence_out)
+    print(f"{len(ref.ops)} ops in {len(ref.releases)} reference lists -> {rel(args.presence_out)}", file=sys.stderr)
+    reg = (
+        registry.Registry.from_json(json.loads(args.registry.read_text(encoding="utf-8")))
+        if args.registry
+        else registry.dump_registry(args.python)
+    )
+    known = set(reg.ops) | ref.all_ops()
+    ops = inputs.threat_model_ops(args.threat_model.read_text(encoding="utf-8"), known)
+    inputs.save_threat_model(ops, "shared/docs/threat-model.md", args.threat_model_out)
+    print(f"{len(ops)} threat-model ops -> {rel(args.threat_model_out)}", file=sys.stderr)
+    return 0
+
+
+def cmd_addon(args: argparse.Namespace) -> int:
+    from extract_tools import addons, review
+
+    data = addons.extract(args.addon, args.tensorflow, python=args.python or sys.executable, pip_args=args.pip_arg)
+    path = addons.save(data, args.data_dir)
+    res = addons.build(data, review.load(review.ADDON_DECISIONS_DIR / f"{data.key}.json"))
+    out = args.out / "addons" / data.file_name
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(addons.render(res.doc), encoding="utf-8")
+    loaded = sum(1 for v in data.libraries.values() if "ops" in v)
+    print(
+        f"{data.name} {data.version} with TF {data.tensorflow}: {len(data.libraries)} shared libraries "
+        f"({loaded} loaded), {len(data.ops)} ops, {len(res.doc['ops'])} with a capability -> {rel(path)}, {rel(out)}",
+        file=sys.stderr,
+    )
+    for lib, info in sorted(data.libraries.items()):
+        if "error" in info:
+            print(f"  not an op library / failed to load: {lib}: {info['error']}", file=sys.stderr)
+    return 0
+
+
 def cmd_regenerate(args: argparse.Namespace) -> int:
     opts = regenerate.Options(
         tf_root=args.tf_root,
         python=args.python,
         registry_file=args.registry,
-        reference_dir=args.reference_dir,
         out=args.out,
         classifier=args.classifier,
         tf_src=args.tf_src,
@@ -336,6 +355,7 @@ def cmd_regenerate(args: argparse.Namespace) -> int:
         queue=args.queue,
         data_dir=args.data_dir,
         check=args.check,
+        from_scratch=args.from_scratch,
         strict=args.strict,
         no_cache=args.no_cache,
         llm=_llm_options(args),
@@ -409,13 +429,12 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--ops", help="comma-separated op names (default: all)")
             p.add_argument("--out", type=Path)
         else:
-            p.add_argument(
-                "--reference-dir",
-                type=Path,
-                default=DEFAULT_REFERENCE_DIR,
-                help="PersistExt reference lists (default: ../shared/reference/persistext)",
-            )
             p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="signatures directory (default: signatures/)")
+            p.add_argument(
+                "--from-scratch",
+                action="store_true",
+                help="no review decisions: write OUT/tf_ops.json (and OUT/addons/) from evidence alone",
+            )
             p.add_argument("--decisions", type=Path, default=review.DECISIONS_FILE)
             p.add_argument("--queue", type=Path, default=review.QUEUE_FILE)
             p.add_argument(
@@ -424,7 +443,11 @@ def build_parser() -> argparse.ArgumentParser:
                 default=regenerate.DATA_DIR,
                 help="where the PersistExt list, presence table and trail go (default: extract_tools/data)",
             )
-            p.add_argument("--check", action="store_true", help="write nothing; exit 1 if tf_ops.json would change")
+            p.add_argument(
+                "--check",
+                action="store_true",
+                help="write nothing; exit 1 if tf_ops.json, tf_registry.json, addons/*.json or the report would change",
+            )
             p.add_argument("--strict", action="store_true", help="exit 1 on stale decisions")
             p.add_argument(
                 "--no-cache",
@@ -432,29 +455,49 @@ def build_parser() -> argparse.ArgumentParser:
                 help="re-parse every gen_*.py (parse results are cached by content hash)",
             )
 
-    p = sub.add_parser("review", help="review decisions: show the queue, accept, reject, import the curated table")
+    p = sub.add_parser("review", help="review decisions: show the queue, accept, reject")
     p.add_argument("--decisions", type=Path, default=review.DECISIONS_FILE)
     p.add_argument("--queue", type=Path, default=review.QUEUE_FILE)
     rs = p.add_subparsers(dest="action", required=True)
     rs.add_parser("show", help="print the review queue")
-    a = rs.add_parser("accept", help="publish an op")
+    a = rs.add_parser("accept", help="publish an op; the fields given override the evidence")
     a.add_argument("op")
+    a.add_argument("--reason", required=True, help="why (printed in CHANGES.md and the report)")
     a.add_argument("--categories", default="", help="comma-separated, e.g. file_read,file_write")
     a.add_argument("--target", action="append", default=[], help="NAME:ROLE (repeatable)")
+    a.add_argument("--no-targets", action="store_true", help="override the evidence's targets with none")
     a.add_argument("--payload", action="append", default=[], help="NAME:ROLE (repeatable)")
+    a.add_argument("--no-payloads", action="store_true", help="override the evidence's payloads with none")
     a.add_argument("--summary", default="")
-    a.add_argument("--threat-model", action="store_true", help="the threat model names this op")
     a.add_argument("--manual", action="store_true", help="a judgement call (say which in the summary)")
     r = rs.add_parser("reject", help="never publish an op")
     r.add_argument("op")
     r.add_argument("--reason", required=True)
     f = rs.add_parser("forget", help="drop the decision for an op")
     f.add_argument("op")
-    i = rs.add_parser("import-curated", help="turn a curated tf_ops.json (+ curate.py EXCLUDED) into decisions")
-    i.add_argument("--signatures", type=Path, default=DEFAULT_OUT / "tf_ops.json")
-    i.add_argument("--curate-py", type=Path, default=DEFAULT_OUT / "tools" / "curate.py")
-    i.add_argument("--overwrite", action="store_true", help="also replace decisions made with review accept/reject")
     p.set_defaults(func=cmd_review)
+
+    p = sub.add_parser("inputs", help="refresh the committed inputs derived from ../shared (presence, threat model)")
+    p.add_argument("--reference-dir", type=Path, default=DEFAULT_REFERENCE_DIR)
+    p.add_argument("--threat-model", type=Path, default=DEFAULT_THREAT_MODEL)
+    p.add_argument("--python", help="interpreter with TensorFlow for the registry (default: this one)")
+    p.add_argument("--registry", type=Path, help="a saved registry dump instead of importing TF")
+    p.add_argument(
+        "--presence-out", type=Path, default=REPO_ROOT / "extract_tools" / "data" / "reference_presence.json"
+    )
+    p.add_argument(
+        "--threat-model-out", type=Path, default=REPO_ROOT / "extract_tools" / "data" / "threat_model_ops.json"
+    )
+    p.set_defaults(func=cmd_inputs)
+
+    p = sub.add_parser("addon", help="extract an add-on op library in a throwaway venv (needs the network)")
+    p.add_argument("addon", help="pip requirement, e.g. tensorflow-io==0.37.1")
+    p.add_argument("--tensorflow", required=True, help="the TF it was built for, e.g. tensorflow-cpu==2.16.2")
+    p.add_argument("--python", help="interpreter for the venv (default: this one)")
+    p.add_argument("--pip-arg", action="append", default=[], help="extra pip install argument (repeatable)")
+    p.add_argument("--data-dir", type=Path, default=REPO_ROOT / "extract_tools" / "data" / "addons")
+    p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="signatures directory (default: signatures/)")
+    p.set_defaults(func=cmd_addon)
     return ap
 
 

@@ -116,38 +116,74 @@ class TensorFlowNotFound(RuntimeError):
     pass
 
 
+class NothingFound(TensorFlowNotFound):
+    """A run found no generated wrapper file or no wrapper: never a silent 0."""
+
+
+# TF 1.15, 2.0 and 2.1 wheels keep everything in ``tensorflow_core/`` (the
+# ``tensorflow/`` package there is a thin forwarding ``__init__.py``).
+PACKAGE_NAMES = ("tensorflow", "tensorflow_core")
+
+
 @dataclass(frozen=True)
 class TFRoot:
-    """A directory that holds the ``tensorflow/`` package directory."""
+    """A directory that holds the ``tensorflow/`` (or ``tensorflow_core/``) package directory."""
 
     base: Path  # parent of tensorflow/
     kind: str
+    package_name: str = "tensorflow"
 
     @property
     def package(self) -> Path:
-        return self.base / "tensorflow"
+        return self.base / self.package_name
+
+
+def _ops_package(base: Path) -> str | None:
+    """The package dir under *base* that holds ``python/ops/gen_*.py``."""
+    for name in PACKAGE_NAMES:
+        ops = base / name / "python" / "ops"
+        if ops.is_dir() and any(ops.glob("gen_*.py")):
+            return name
+    return None
 
 
 def _has_ops(base: Path) -> bool:
-    ops = base / "tensorflow" / "python" / "ops"
-    return ops.is_dir() and any(ops.glob("gen_*.py"))
+    return _ops_package(base) is not None
 
 
 def resolve_root(path: Path) -> TFRoot:
-    """Accept a site-packages dir, the tensorflow package dir, a source tree
-    (with or without a bazel build) or any dir holding ``tensorflow/``."""
+    """Accept a site-packages dir, the tensorflow (or tensorflow_core) package
+    dir, a source tree (with or without a bazel build) or any dir holding
+    ``tensorflow/``."""
     path = path.resolve()
-    if path.name == "tensorflow" and (path / "python").is_dir():
+    if path.name in PACKAGE_NAMES and (path / "python").is_dir():
         path = path.parent
-    if _has_ops(path / "bazel-bin"):
-        return TFRoot(path / "bazel-bin", "build-tree")
-    if _has_ops(path):
+    pkg = _ops_package(path / "bazel-bin")
+    if pkg:
+        return TFRoot(path / "bazel-bin", "build-tree", pkg)
+    pkg = _ops_package(path)
+    if pkg:
         source_tree = (path / "tensorflow" / "core" / "public" / "version.h").exists()
-        return TFRoot(path, "source-tree" if source_tree else "site-packages")
+        return TFRoot(path, "source-tree" if source_tree else "site-packages", pkg)
     if (path / "tensorflow").is_dir():
         # A source tree without generated wrappers: still usable for kernels.
         return TFRoot(path, "source-tree")
-    raise TensorFlowNotFound(f"no tensorflow/python/ops/gen_*.py under {path}")
+    raise TensorFlowNotFound(f"no {{{','.join(PACKAGE_NAMES)}}}/python/ops/gen_*.py under {path}")
+
+
+def nothing_found_message(root: TFRoot, res: ExtractResult) -> str:
+    what = "no generated wrapper file" if not res.files_scanned else f"no op wrapper in {len(res.files_scanned)} files"
+    return (
+        f"PersistExt found {what} under {root.package} ({root.kind}); looked for "
+        f"{'/'.join(PACKAGE_NAMES)}/**/gen_*.py and files starting with {GENERATED_DOC_PREFIX!r}"
+        + (f"; {len(res.errors)} files did not parse" if res.errors else "")
+    )
+
+
+def check_found(root: TFRoot, res: ExtractResult) -> None:
+    """Raise :class:`NothingFound` when the run found no wrapper."""
+    if not res.wrappers:
+        raise NothingFound(nothing_found_message(root, res))
 
 
 def python_sys_path(python: str) -> list[str]:
@@ -173,8 +209,9 @@ def find_tensorflow(search_path: Sequence[str] | None = None) -> TFRoot:
         if not entry:
             continue
         base = Path(entry)
-        if base.is_dir() and _has_ops(base):
-            return TFRoot(base.resolve(), "site-packages")
+        pkg = _ops_package(base) if base.is_dir() else None
+        if pkg:
+            return TFRoot(base.resolve(), "site-packages", pkg)
     raise TensorFlowNotFound("tensorflow is not installed on the search path")
 
 

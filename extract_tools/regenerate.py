@@ -2,9 +2,12 @@
 
 PersistExt (installed TF, no import) -> op registry (imports TF in a child
 process) -> kernels (CodeQL results or tree-sitter, when a source tree is
-given) -> op presence (reference lists + this run) -> classifiers (offline,
-optionally LLM) -> review decisions -> ``signatures/tf_ops.json`` + a diff
-report, the review queue and the provenance trail.
+given) -> op presence (committed reference presence + this run) ->
+classifiers (offline, optionally LLM) -> entries derived from evidence alone
+(``--from-scratch`` stops here) -> review decisions applied as overrides ->
+``signatures/tf_ops.json``, ``signatures/tf_registry.json``,
+``signatures/addons/*.json`` + a diff report, the comparison report
+(from-scratch vs reviewed), the review queue and the provenance trail.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from extract_tools import persistext, presence, registry, review, signatures_build
+from extract_tools import addons, derive, inputs, persistext, presence, registry, report, review, signatures_build
 from extract_tools.capanalysis import offline
 from extract_tools.capanalysis.evidence import Arg, OpEvidence
 from extract_tools.kernels import KernelIndex, cpp_text
@@ -25,6 +28,7 @@ DEFAULT_REFERENCE_DIR = REPO_ROOT / ".." / "shared" / "reference" / "persistext"
 DEFAULT_OUT = REPO_ROOT / "signatures"
 DATA_DIR = REPO_ROOT / "extract_tools" / "data"
 WORK_DIR = REPO_ROOT / "build" / "extract_tools"
+REPORT_DIR = REPO_ROOT / "extract_tools" / "reports"
 
 
 def rel(p: Path) -> str:
@@ -60,7 +64,6 @@ class Options:
     tf_root: Path | None = None
     python: str | None = None
     registry_file: Path | None = None
-    reference_dir: Path = DEFAULT_REFERENCE_DIR
     out: Path = DEFAULT_OUT
     classifier: str = "offline"
     tf_src: Path | None = None
@@ -70,6 +73,12 @@ class Options:
     queue: Path = review.QUEUE_FILE
     data_dir: Path = DATA_DIR
     work_dir: Path = WORK_DIR
+    report_dir: Path = REPORT_DIR
+    presence_file: Path = inputs.PRESENCE_FILE
+    threat_model_file: Path = inputs.THREAT_MODEL_FILE
+    addon_data_dir: Path = addons.DATA_DIR
+    addon_decisions_dir: Path = review.ADDON_DECISIONS_DIR
+    from_scratch: bool = False
     check: bool = False
     strict: bool = False
     no_cache: bool = False  # re-parse every gen_*.py (the cache is keyed by content)
@@ -123,7 +132,40 @@ def _dump_json(obj: Any) -> str:
     return json.dumps(obj, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
 
 
-def run(opts: Options) -> int:
+def _dump_compact(obj: Any) -> str:
+    """Shipped files the linter loads at every run: no indentation, one item a line."""
+    return json.dumps(obj, indent=0, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def registry_doc(reg: registry.Registry) -> dict[str, Any]:
+    """``signatures/tf_registry.json``: every op name the checked TF registers."""
+    return {
+        "schema_version": 1,
+        "library": {"name": "tensorflow", "version": reg.tf_version or "0.0.0"},
+        "registry": sorted(reg.ops),
+    }
+
+
+@dataclass
+class Evidence:
+    """Everything the pipeline derived before any decision."""
+
+    pe: persistext.ExtractResult
+    reg: registry.Registry
+    version: str
+    kernels: KernelIndex | None
+    table: presence.PresenceTable
+    reference_ops: set[str]
+    threat_model_ops: set[str]
+    by_op: dict[str, list[persistext.Wrapper]]
+    evidence: dict[str, OpEvidence]
+    off: dict[str, offline.OfflineResult]
+    llm: dict[str, Any]
+    derived: dict[str, derive.Entry]
+
+
+def collect(opts: Options, decisions: review.Decisions) -> Evidence:
+    """Steps 1-5: PersistExt, registry, kernels, presence, classifiers, derived entries."""
     # The registry dump imports TensorFlow in a child process: start it first.
     pending = registry.RegistryDump(opts.python) if opts.registry_file is None else None
     # 1. PersistExt --------------------------------------------------------
@@ -137,6 +179,8 @@ def run(opts: Options) -> int:
     )
     for e in pe.errors:
         log(f"persistext: {e.path}: {e.error}")
+    if not pe.wrappers:
+        raise persistext.NothingFound(persistext.nothing_found_message(root, pe))
 
     # 2. Registry ------------------------------------------------------------
     if pending is None:
@@ -162,89 +206,173 @@ def run(opts: Options) -> int:
             f"{len(kernels.problems)} problems"
         )
 
-    # 4. Presence --------------------------------------------------------------
+    # 4. Presence (committed reference presence + this run), threat model ----------
     table = presence.PresenceTable()
-    if opts.reference_dir.is_dir():
-        presence.load_reference_dir(table, opts.reference_dir)
-    else:
-        log(f"warning: no reference lists at {rel(opts.reference_dir)}; tf_versions rest on this run only")
-    reference_ops = table.all_ops()
+    ref = inputs.load_presence(opts.presence_file)
+    ref.add_to(table)
+    reference_ops = ref.all_ops()
     table.add(version, {w.op_name for w in pe.wrappers}, f"persistext:persistext_{version}.csv")
     table.add(version, set(reg.ops), f"registry:{version}")
+    threat_model_ops = inputs.load_threat_model(opts.threat_model_file)
+    log(
+        f"inputs: {len(reference_ops)} ops in {len(ref.releases)} reference lists ({rel(opts.presence_file)}), "
+        f"{len(threat_model_ops)} threat-model ops ({rel(opts.threat_model_file)})"
+    )
 
-    # 5. Classifiers -----------------------------------------------------------
-    decisions = review.load(opts.decisions)
+    # 5. Classifiers -> entries from evidence ------------------------------------------
     by_op: dict[str, list[persistext.Wrapper]] = {}
     for w in pe.wrappers:
         by_op.setdefault(w.op_name, []).append(w)
-    universe = sorted(set(reg.ops) | set(by_op) | set(decisions.items))
+    universe = sorted(set(reg.ops) | set(by_op))
     if opts.ops:
         universe = [o for o in universe if o in set(opts.ops)]
     evidence = {op: build_evidence(op, by_op.get(op, []), reg.ops.get(op), kernels) for op in universe}
-    off = {op: offline.classify(ev) for op, ev in evidence.items()}
+    off = offline.resource_flow(evidence, {op: offline.classify(ev) for op, ev in evidence.items()})
     log(f"offline classifier: {len(off)} ops, {sum(1 for r in off.values() if r.capabilities)} with a capability")
-
     llm_results: dict[str, Any] = {}
     if opts.classifier == "llm":
         llm_results = _run_llm(opts, evidence, off, decisions)
+    derived = derive.from_evidence(evidence, off, llm_results)
+    return Evidence(
+        pe, reg, version, kernels, table, reference_ops, threat_model_ops, by_op, evidence, off, llm_results, derived
+    )
 
-    # 6. Decisions -> document ---------------------------------------------------
-    built = signatures_build.build(decisions.accepted(), reg, table, reference_ops)
-    for p in built.problems:
-        log(f"build: {p.op}: {p.kind}: {p.detail}")
-    schema_errors = signatures_build.validate(built.doc, opts.out / "tf_ops.schema.json")
-    if schema_errors:
-        for err in schema_errors[:50]:
-            log(f"schema: {err}")
+
+def _validated(doc: dict[str, Any], schema: Path, what: str) -> bool:
+    errors = signatures_build.validate(doc, schema)
+    for err in errors[:50]:
+        log(f"schema ({what}): {err}")
+    return not errors
+
+
+def run(opts: Options) -> int:
+    decisions = review.load(opts.decisions) if not opts.from_scratch else review.Decisions()
+    ev = collect(opts, decisions)
+    schema = opts.out / "tf_ops.schema.json"
+    if not schema.exists():
+        schema = DEFAULT_OUT / "tf_ops.schema.json"
+    addon_schema = schema  # one schema file: tf_ops, add-on and registry documents
+
+    scratch = signatures_build.build(ev.derived, ev.reg, ev.table, ev.reference_ops, ev.threat_model_ops)
+    addon_inputs = addons.load_all(opts.addon_data_dir)
+    if opts.from_scratch:
+        # 6'. No decision: the evidence alone ---------------------------------------
+        scratch_out = {opts.out / "tf_ops.json": signatures_build.render(scratch.doc)}
+        for a in addon_inputs:
+            scratch_out[opts.out / "addons" / a.file_name] = addons.render(addons.build(a, review.Decisions()).doc)
+        ok = _validated(scratch.doc, schema, "tf_ops.json")
+        if not ok:
+            log("error: the derived document does not validate; nothing written")
+            return 2
+        for path, text in scratch_out.items():
+            _write(path, text)
+        cats: dict[str, int] = {}
+        for e in scratch.doc["ops"].values():
+            for c in e["categories"]:
+                cats[c] = cats.get(c, 0) + 1
+        log(
+            f"from scratch: {len(scratch.doc['ops'])} ops ("
+            + ", ".join(f"{c} {cats[c]}" for c in scratch.doc["categories"] if c in cats)
+            + f") -> {', '.join(rel(p) for p in scratch_out)}"
+        )
+        return 0
+
+    # 6. Decisions as overrides -> document ------------------------------------------------
+    reviewed = derive.apply_decisions(ev.derived, decisions)
+    built = signatures_build.build(reviewed.entries, ev.reg, ev.table, ev.reference_ops, ev.threat_model_ops)
+    for bp in built.problems:
+        log(f"build: {bp.op}: {bp.kind}: {bp.detail}")
+        if bp.kind == "no-presence":
+            reviewed.dropped[bp.op] = "in no PersistExt list and not registered"
+    for op, why in sorted(reviewed.ignored.items()):
+        log(f"decision ignored: {op}: {why}")
+    if not _validated(built.doc, schema, "tf_ops.json"):
         log("error: the regenerated document does not validate; nothing written")
         return 2
     text = signatures_build.render(built.doc)
     out_file = opts.out / "tf_ops.json"
     old_doc = json.loads(out_file.read_text(encoding="utf-8")) if out_file.exists() else None
-    changed, report = signatures_build.diff_report(
-        old_doc, built.doc, sources={k: v.source for k, v in decisions.items.items()}
+    changed, changes = signatures_build.diff_report(
+        old_doc, built.doc, origins=reviewed.origins, dropped=reviewed.dropped
     )
-    same_bytes = out_file.exists() and out_file.read_text(encoding="utf-8") == text
 
-    queue = _queue(universe, off, llm_results, decisions, built.problems)
+    # add-ons: committed extraction data + add-on decisions
+    reg_doc = registry_doc(ev.reg)
+    if not _validated(reg_doc, schema, "tf_registry.json"):
+        return 2
+    outputs: dict[Path, str] = {out_file: text, opts.out / "tf_registry.json": _dump_compact(reg_doc)}
+    addon_docs: dict[str, dict[str, Any]] = {}
+    for a in addon_inputs:
+        ad = review.load(opts.addon_decisions_dir / f"{a.key}.json")
+        res = addons.build(a, ad)
+        for bp in res.problems:
+            log(f"build ({a.name}): {bp.op}: {bp.kind}: {bp.detail}")
+        if not _validated(res.doc, addon_schema, a.file_name):
+            log(f"error: {a.file_name} does not validate; nothing written")
+            return 2
+        outputs[opts.out / "addons" / a.file_name] = addons.render(res.doc)
+        addon_docs[a.name] = res.doc
+        log(
+            f"add-on {a.name} {a.version} (TF {a.tensorflow}): {len(a.ops)} registered ops, "
+            f"{len(res.doc['ops'])} with a capability"
+        )
+    stale_addons = (
+        sorted(p for p in (opts.out / "addons").glob("*.json") if p not in outputs)
+        if (opts.out / "addons").is_dir()
+        else []
+    )
+    report_file = opts.report_dir / f"from_scratch_vs_reviewed_{ev.version}.md"
+    outputs[report_file] = report.render(
+        scratch.doc, built.doc, reviewed, ev.threat_model_ops, addon_docs, scratch_problems=scratch.problems
+    )
+
+    queue = _queue(sorted(set(ev.evidence) | set(decisions.items)), ev.off, ev.llm, decisions, built.problems)
     log(f"review queue: {len(queue)} entries ({_count(queue)})")
 
     if opts.check:
-        if same_bytes:
-            log(f"{rel(out_file)} is up to date ({len(built.doc['ops'])} ops)")
+        stale = [p for p, t in outputs.items() if not (p.exists() and p.read_text(encoding="utf-8") == t)]
+        stale += stale_addons
+        if not stale:
+            log(
+                f"{rel(out_file)} is up to date ({len(built.doc['ops'])} ops); so are "
+                + ", ".join(rel(p) for p in outputs if p != out_file)
+            )
             return 0
-        log(f"{rel(out_file)} is out of date")
-        print(report)
+        for p in stale:
+            log(f"{rel(p)} is out of date" + ("" if p in outputs else " (no extraction data for it)"))
+        if out_file in stale:
+            print(changes)
         return 1
 
     # 7. Write -------------------------------------------------------------------
-    wrote = []
-    if not same_bytes:
-        _write(out_file, text)
-        wrote.append(rel(out_file))
-        if changed:
-            _write(opts.out / "CHANGES.md", report)
-            wrote.append(rel(opts.out / "CHANGES.md"))
-    print(report if changed else f"No changes to {rel(out_file)} ({len(built.doc['ops'])} ops).")
+    wrote = [rel(p) for p, t in outputs.items() if _write(p, t)]
+    for p in stale_addons:
+        p.unlink()
+        wrote.append(f"removed {rel(p)}")
+    if changed and rel(out_file) in wrote:
+        _write(opts.out / "CHANGES.md", changes)
+        wrote.append(rel(opts.out / "CHANGES.md"))
+    print(changes if changed else f"No changes to {rel(out_file)} ({len(built.doc['ops'])} ops).")
     data = opts.data_dir
+    pe, version = ev.pe, ev.version
     if _write(data / f"persistext_{pe.tf_version or version}.csv", persistext.to_csv(pe)):
         wrote.append(rel(data / f"persistext_{pe.tf_version or version}.csv"))
     cap_ops = sorted(built.doc["ops"])
-    if _write(data / "presence.csv", presence.to_csv(table, cap_ops)):
+    if _write(data / "presence.csv", presence.to_csv(ev.table, cap_ops)):
         wrote.append(rel(data / "presence.csv"))
-    if _write(data / "presence.md", presence.to_markdown(table, cap_ops)):
+    if _write(data / "presence.md", presence.to_markdown(ev.table, cap_ops)):
         wrote.append(rel(data / "presence.md"))
-    trail = _trail(built.doc, by_op, off, llm_results, decisions, kernels, version)
+    trail = _trail(built.doc, ev, reviewed)
     if _write(data / f"provenance_{version}.json", _dump_json(trail)):
         wrote.append(rel(data / f"provenance_{version}.json"))
     if _write(opts.queue, _dump_json({"tf_version": version, "entries": queue})):
         wrote.append(rel(opts.queue))
     work = opts.work_dir
     _write(work / f"persistext_{pe.tf_version or version}.json", _dump_json(pe.to_json()))
-    _write(work / f"registry_{version}.json", _dump_json(reg.to_json()))
-    _write(work / "offline.json", _dump_json({op: r.to_json() for op, r in off.items()}))
-    if kernels is not None:
-        kernels.write(work / "kernels.json")
+    _write(work / f"registry_{version}.json", _dump_json(ev.reg.to_json()))
+    _write(work / "offline.json", _dump_json({op: r.to_json() for op, r in ev.off.items()}))
+    if ev.kernels is not None:
+        ev.kernels.write(work / "kernels.json")
     log("wrote: " + (", ".join(wrote) if wrote else "nothing (all up to date)"))
     if opts.strict and built.problems:
         return 1
@@ -267,6 +395,8 @@ def _queue(
 ) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for op in universe:
+        if op not in off:
+            continue
         o = off[op]
         lr = llm_results.get(op)
         llm_caps: list[str] | None = lr.capabilities if lr is not None and lr.status == "ok" else None
@@ -282,6 +412,7 @@ def _queue(
             if llm_caps is not None and set(llm_caps) != set(o.capabilities):
                 entry["reason"] = "disagree"
             elif o.capabilities or llm_caps:
+                # published from evidence alone: confirm (review accept OP --reason ...) or reject
                 entry["reason"] = "new"
                 entry["targets"] = [{"kind": t.kind, "name": t.name, "role": t.role} for t in o.targets]
             else:
@@ -290,7 +421,12 @@ def _queue(
             votes = [set(o.capabilities)] if o.confidence == "high" else []
             if llm_caps is not None:
                 votes.append(set(llm_caps))
-            if votes and all(v == votes[0] for v in votes) and votes[0] != set(d.categories):
+            if (
+                d.categories is not None
+                and votes
+                and all(v == votes[0] for v in votes)
+                and votes[0] != set(d.categories)
+            ):
                 entry["reason"] = "recheck"
                 entry["decision"] = d.categories
             else:
@@ -303,45 +439,42 @@ def _queue(
     return sorted(out, key=lambda e: (e["reason"], e["op"]))
 
 
-def _trail(
-    doc: dict[str, Any],
-    by_op: dict[str, list[persistext.Wrapper]],
-    off: dict[str, offline.OfflineResult],
-    llm_results: dict[str, Any],
-    decisions: review.Decisions,
-    kernels: KernelIndex | None,
-    version: str,
-) -> dict[str, Any]:
-    """Per published op: what each pipeline stage contributed."""
+def _trail(doc: dict[str, Any], ev: Evidence, reviewed: derive.Reviewed) -> dict[str, Any]:
+    """Per published op: what each pipeline stage contributed, and where each field came from."""
     ops: dict[str, Any] = {}
     for op in sorted(doc["ops"]):
-        d = decisions.items[op]
+        o = reviewed.origins[op]
+        d = o.decision
         item: dict[str, Any] = {
             "persistext": sorted(
-                f"{w.path}:{w.api_name}" for w in by_op.get(op, []) if w.kind == persistext.KIND_WRAPPER
+                f"{w.path}:{w.api_name}" for w in ev.by_op.get(op, []) if w.kind == persistext.KIND_WRAPPER
             ),
-            "review": {"status": d.status, "source": d.source},
+            "origin": {"entry": o.label, "fields": o.fields},
         }
-        if op in off:
-            r = off[op]
+        if d is not None:
+            item["review"] = {"status": d.status, "source": d.source, "reason": d.reason, "overrides": d.overrides()}
+        if op in ev.off:
+            r = ev.off[op]
             item["offline"] = {
                 "capabilities": r.capabilities,
                 "confidence": r.confidence,
                 "signals": sorted({s.display() for s in r.signals if s.sub in r.capabilities}),
             }
-            item["agrees_with_review"] = set(r.capabilities) == set(d.categories)
-        if kernels is not None:
-            item["kernel_classes"] = [f"{c.file}::{c.name}" for c in kernels.classes_for_op(op)]
-        if op in llm_results:
-            item["llm"] = llm_results[op].to_json()
+            item["agrees_with_review"] = r.capabilities == doc["ops"][op]["categories"]
+        if ev.kernels is not None:
+            item["kernel_classes"] = [f"{c.file}::{c.name}" for c in ev.kernels.classes_for_op(op)]
+        if op in ev.llm:
+            item["llm"] = ev.llm[op].to_json()
         ops[op] = item
     agree = sum(1 for v in ops.values() if v.get("agrees_with_review"))
     return {
-        "tf_version": version,
+        "tf_version": ev.version,
         "note": "Pipeline trail for signatures/tf_ops.json (generated by python -m extract_tools regenerate). "
         "persistext: generated wrappers of the op in this TF; offline: the offline classifier's view "
-        "(names/docs only unless a source tree was given); review: the decision that published the op.",
+        "(names/docs only unless a source tree was given); origin: which fields came from the evidence and "
+        "which from a review decision (review: that decision and its reason).",
         "summary": {"ops": len(ops), "offline_agrees_with_review": agree},
+        "dropped": dict(sorted(reviewed.dropped.items())),
         "ops": ops,
     }
 

@@ -1,5 +1,6 @@
-"""Build ``signatures/tf_ops.json`` from review decisions, the op registry and
-op presence; render it deterministically, validate it, diff it.
+"""Build ``signatures/tf_ops.json`` from entries (derived from evidence, with
+review decisions applied), the op registry and op presence; render it
+deterministically, validate it, diff it.
 
 The output format is fixed by ``signatures/tf_ops.schema.json`` (see
 ``signatures/README.md``); the provenance values are the schema's:
@@ -16,9 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from extract_tools.capanalysis.taxonomy import CAPABILITIES
+from extract_tools.derive import DECISION, Entry, Origin
 from extract_tools.presence import PresenceTable
 from extract_tools.registry import OpSpec, Registry
-from extract_tools.review import Decision
 
 SCHEMA_VERSION = 1
 TARGET_ROLES = {"path", "pattern", "url", "address", "stream", "memory_region", "directory", "callable"}
@@ -83,9 +84,9 @@ def resolve_args(
     return out
 
 
-def provenance(decision: Decision, registered: bool, tf_version: str, in_reference: bool) -> list[str]:
+def provenance(entry: Entry, threat_model: bool, registered: bool, tf_version: str, in_reference: bool) -> list[str]:
     have: set[str] = set()
-    if decision.threat_model:
+    if threat_model:
         have.add("threat-model")
     if registered:
         have.add("registry")
@@ -93,22 +94,24 @@ def provenance(decision: Decision, registered: bool, tf_version: str, in_referen
         have.add("persistext-reference")
     elif registered:
         have.add("registry-only")
-    if decision.manual or not registered:
+    if entry.manual or not registered:
         have.add("manual")
     return [f"registry:{tf_version}" if p == "registry" else p for p in PROVENANCE_ORDER if p in have]
 
 
 def build(
-    accepted: dict[str, Decision],
+    entries: dict[str, Entry],
     registry: Registry,
     presence: PresenceTable,
     reference_ops: set[str],
+    threat_model_ops: set[str] | None = None,
 ) -> BuildResult:
     tf_version = registry.tf_version or "0.0.0"
     problems: list[BuildProblem] = []
     ops: dict[str, Any] = {}
-    for name in sorted(accepted):
-        d = accepted[name]
+    tm = threat_model_ops or set()
+    for name in sorted(entries):
+        d = entries[name]
         bad = [c for c in d.categories if c not in CAPABILITIES]
         if bad:
             problems.append(BuildProblem(name, "bad-category", f"{bad}"))
@@ -122,7 +125,7 @@ def build(
             "targets": resolve_args(d.targets, spec, TARGET_ROLES, name, problems),
             "payloads": resolve_args(d.payloads, spec, PAYLOAD_ROLES, name, problems),
             "tf_versions": span,
-            "provenance": provenance(d, spec is not None, tf_version, name in reference_ops),
+            "provenance": provenance(d, name in tm, spec is not None, tf_version, name in reference_ops),
             "summary": d.summary,
         }
     doc = {
@@ -157,14 +160,19 @@ def _fmt(v: object) -> str:
     return json.dumps(v, sort_keys=True)
 
 
-WHY = {
-    "categories": "review decision (extract_tools/review/decisions.json)",
-    "summary": "review decision",
-    "targets": "review decision (names, roles) or op registry (kind, index, after_list)",
-    "payloads": "review decision (names, roles) or op registry (kind, index, after_list)",
-    "tf_versions": "op presence (PersistExt lists, op registry)",
-    "provenance": "decision flags (threat_model, manual), op registry, PersistExt reference lists",
-}
+def _why(origin: Origin | None, f: str) -> str:
+    if f in {"tf_versions"}:
+        return "op presence (PersistExt lists, op registry)"
+    if f == "provenance":
+        return "threat-model list, op registry, PersistExt reference lists, decision flag manual"
+    if origin is None:
+        return "?"
+    src = origin.fields.get(f)
+    if src == DECISION and origin.decision is not None:
+        return f"decision: {origin.decision.reason or 'no reason given'}"
+    if f in {"targets", "payloads"}:
+        return "evidence (names, roles: classifier; kind, index, after_list: op registry)"
+    return "evidence"
 
 
 def diff_report(
@@ -172,16 +180,19 @@ def diff_report(
     new: dict[str, Any],
     *,
     title: str = "signatures/tf_ops.json",
-    sources: dict[str, str] | None = None,
+    origins: dict[str, Origin] | None = None,
+    dropped: dict[str, str] | None = None,
 ) -> tuple[bool, str]:
     """(changed?, Markdown report of what changed between two documents and
-    where each change comes from). *sources*: op -> decision source."""
-    sources = sources or {}
+    where each change comes from). *origins*: op -> where its fields came
+    from; *dropped*: op the evidence flags -> why it is not published."""
+    origins = origins or {}
+    dropped = dropped or {}
     if old is None:
-        return True, f"# Changes to {title}\n\nNew file: {len(new['ops'])} ops.\n"
+        return True, f"# Changes to {title}\n\nNew file: {len(new['ops'])} ops.\n" + _origin_section(new, origins)
     lines = [f"# Changes to {title}", ""]
     changed = False
-    for key in ("schema_version", "tf_version_checked", "categories"):
+    for key in ("schema_version", "tf_version_checked", "categories", "library"):
         if old.get(key) != new.get(key):
             changed = True
             lines.append(f"- `{key}`: {_fmt(old.get(key))} -> {_fmt(new.get(key))}")
@@ -191,31 +202,48 @@ def diff_report(
     if added:
         changed = True
         lines += ["", f"## Added ({len(added)})", ""]
-        lines += [
-            f"- `{op}`: {', '.join(new_ops[op]['categories']) or '(no category)'}; {new_ops[op]['summary']} "
-            f"(why: accepted decision, source {sources.get(op, 'review')})"
-            for op in added
-        ]
+        for op in added:
+            o = origins.get(op)
+            why = o.label if o is not None else "?"
+            if o is not None and o.decision is not None and o.decision.reason:
+                why += f"; decision: {o.decision.reason}"
+            lines.append(
+                f"- `{op}`: {', '.join(new_ops[op]['categories']) or '(no category)'}; {new_ops[op]['summary']} "
+                f"(from: {why})"
+            )
     if removed:
         changed = True
         lines += ["", f"## Removed ({len(removed)})", ""]
-        lines += [
-            f"- `{op}` (was: {', '.join(old_ops[op]['categories']) or 'no category'}; why: "
-            f"{'rejected by decision' if op in sources else 'no accepted decision'})"
-            for op in removed
-        ]
+        for op in removed:
+            why = dropped.get(op) or "the evidence does not flag it and no decision publishes it"
+            lines.append(f"- `{op}` (was: {', '.join(old_ops[op]['categories']) or 'no category'}; why: {why})")
     mod: list[str] = []
     for op in sorted(set(old_ops) & set(new_ops)):
         a, b = old_ops[op], new_ops[op]
         if a == b:
             continue
         fields = [f for f in sorted(set(a) | set(b)) if a.get(f) != b.get(f)]
-        mod.append(f"- `{op}`:")
+        mod.append(f"- `{op}` (entry from: {origins[op].label if op in origins else '?'}):")
         for f in fields:
-            mod.append(f"  - `{f}`: {_fmt(a.get(f))} -> {_fmt(b.get(f))} (from: {WHY.get(f, '?')})")
+            mod.append(f"  - `{f}`: {_fmt(a.get(f))} -> {_fmt(b.get(f))} (from: {_why(origins.get(op), f)})")
     if mod:
         changed = True
         lines += ["", f"## Changed ({sum(1 for m in mod if m.startswith('- '))})", ""] + mod
     if not changed:
         lines.append(f"No changes ({len(new_ops)} ops).")
-    return changed, "\n".join(lines) + "\n"
+    return changed, "\n".join(lines) + "\n" + _origin_section(new, origins)
+
+
+def _origin_section(new: dict[str, Any], origins: dict[str, Origin]) -> str:
+    """Which entries come from evidence and which from a decision."""
+    if not origins:
+        return ""
+    groups: dict[str, list[str]] = {}
+    for op in sorted(new["ops"]):
+        o = origins.get(op)
+        groups.setdefault(o.label if o is not None else "?", []).append(op)
+    lines = ["", "## Where the entries come from", ""]
+    for label in sorted(groups, key=lambda k: (not k.startswith("evidence"), k)):
+        ops = groups[label]
+        lines.append(f"- {label}: {len(ops)}: " + ", ".join(f"`{op}`" for op in ops))
+    return "\n".join(lines) + "\n"

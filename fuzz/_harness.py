@@ -55,7 +55,7 @@ def expected_errors() -> tuple[type[BaseException], ...]:
 
     errors: list[type[BaseException]] = [ArtifactError, LimitExceededError]
     try:
-        from tfmodel_lint.analysis.marshal_reader import MarshalError
+        from tfmodel_lint.loaders.marshal_reader import MarshalError
 
         errors.append(MarshalError)
     except ImportError:
@@ -72,9 +72,54 @@ def run_rules(loaded: Any) -> int:
     return found
 
 
-def _lint(loader: Callable[..., Any], data: bytes, name: str) -> None:
+class _FuzzSource:
+    """The input as one member; any other member (a TF.js weight shard) reads as the
+    input's last 256 bytes."""
+
+    def __init__(self, name: str, data: bytes, lim: Any) -> None:
+        from tfmodel_lint.sources import Budget
+
+        self.name, self.data, self.tail = name, data, data[-256:]
+        self.limits = lim
+        self.budget = Budget(lim)
+
+    def _bytes(self, name: str) -> bytes:
+        return self.data if name == self.name else self.tail
+
+    def exists(self, name: str) -> bool:
+        return True
+
+    def size(self, name: str) -> int:
+        return len(self._bytes(name))
+
+    def names(self) -> list[str]:
+        return [self.name]
+
+    def read(self, name: str) -> bytes:
+        return self._bytes(name)
+
+    def read_range(self, name: str, offset: int, size: int) -> bytes:
+        return self._bytes(name)[offset:offset + size]
+
+    def local_path(self, name: str) -> None:
+        return None
+
+
+def _lint(kind: str | None, data: bytes, name: str) -> None:
+    """Load ``data`` as ``name`` with the loader for ``kind`` (``None``: sniffed, as the
+    linter does), then run every rule on what it gives."""
+    from tfmodel_lint.loaders import Resources
+    from tfmodel_lint.loaders.dispatch import get_loader, load, root_context
+
+    resources = _STATE.setdefault("resources", Resources())  # one HDF5 reader for the whole run
+    lim = limits()
+    ctx = root_context(lim, name, resources)  # type: ignore[arg-type]
+    source = _FuzzSource(name, data, lim)
+    loader: Callable[..., Any] | None = load if kind is None else get_loader(kind)
+    if loader is None:
+        return
     try:
-        loaded = loader(data, name, name, limits(), 0)
+        loaded = loader(source, name, ctx)
     except expected_errors():
         return
     run_rules(loaded)
@@ -85,9 +130,7 @@ def _lint(loader: Callable[..., Any], data: bytes, name: str) -> None:
 
 def target_savedmodel(data: bytes) -> None:
     """SavedModel / MetaGraphDef / GraphDef, binary or text, sniffed like any file."""
-    from tfmodel_lint.loaders.dispatch import load_bytes
-
-    _lint(load_bytes, data, "saved_model.pb")
+    _lint(None, data, "saved_model.pb")
 
 
 def _shape(models: list[Any]) -> list[tuple[str, list[tuple[str, str, list[str]]]]]:
@@ -144,47 +187,32 @@ def target_streamed(data: bytes) -> None:
 
 
 def target_tflite(data: bytes) -> None:
-    from tfmodel_lint.loaders.tflite import load_tflite
-
-    _lint(load_tflite, data, "model.tflite")
+    _lint("tflite", data, "model.tflite")
 
 
 def target_tfjs(data: bytes) -> None:
     """model.json; every weight shard it names reads as the input's last 256 bytes."""
-    from tfmodel_lint.loaders.tfjs import load_json, sibling_files
-
-    tail = data[-256:]
-    with sibling_files(lambda rel: tail):
-        _lint(load_json, data, "model.json")
+    _lint("json", data, "model.json")
 
 
 def target_archives(data: bytes) -> None:
     """zip, tar, tar.gz, gzip: the content decides."""
-    from tfmodel_lint.loaders.dispatch import load_bytes
-
-    _lint(load_bytes, data, "archive.bin")
+    _lint(None, data, "archive.bin")
 
 
 def target_hdf5(data: bytes) -> None:
-    from tfmodel_lint.loaders.dispatch import get_loader
-
-    loader = get_loader("hdf5")
-    if loader is not None:
-        _lint(loader, data, "model.h5")
+    _lint("hdf5", data, "model.h5")
 
 
 def target_keras(data: bytes) -> None:
     """A ``.keras`` file, through the dispatcher as the linter reads it (the zip is opened
     and its member names checked before the Keras loader sees it)."""
-    from tfmodel_lint.loaders.dispatch import get_loader, load_bytes
-
-    if get_loader("keras_zip") is not None:
-        _lint(load_bytes, data, "model.keras")
+    _lint(None, data, "model.keras")
 
 
 def target_marshal(data: bytes) -> None:
     try:
-        from tfmodel_lint.analysis.marshal_reader import read_code
+        from tfmodel_lint.loaders.marshal_reader import read_code
     except ImportError:
         return
     try:

@@ -18,7 +18,7 @@ INSTRUMENTED = (
     "tfmodel_lint.loaders.dispatch", "tfmodel_lint.loaders.tf_graph", "tfmodel_lint.loaders.tflite",
     "tfmodel_lint.loaders.tfjs", "tfmodel_lint.loaders.archives", "tfmodel_lint.loaders.keras_config",
     "tfmodel_lint.loaders.keras_h5", "tfmodel_lint.loaders.keras_v3", "tfmodel_lint.loaders.keras_savedmodel",
-    "tfmodel_lint.analysis.marshal_reader", "tfmodel_lint.analysis.values", "tfmodel_lint.analysis.reach",
+    "tfmodel_lint.loaders.marshal_reader", "tfmodel_lint.analysis.values", "tfmodel_lint.analysis.reach",
     "tfmodel_lint.analysis.capabilities", "tfmodel_lint.analysis.targets",
 )
 

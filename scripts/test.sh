@@ -24,4 +24,4 @@ done
 .venv/bin/ruff check "${dirs[@]}"
 .venv/bin/mypy
 .venv/bin/python scripts/gen_proto.py --check
-.venv/bin/python -m pytest -q -p no:cacheprovider "$@"
+.venv/bin/python -m pytest -q -p no:cacheprovider --cov=tfmodel_lint --cov-report=term:skip-covered --cov-report=xml:build/coverage.xml "$@"

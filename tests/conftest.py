@@ -81,3 +81,26 @@ def samples_dir() -> Path:
     if not (SAMPLES / "expected.json").is_file():
         pytest.skip(f"shared TensorAbuse samples not found at {SAMPLES} (../shared is absent)")
     return SAMPLES
+
+
+#: Fixtures built by real TensorFlow: a test that uses one is marked ``tf``.
+TF_FIXTURES = frozenset({"tf_fixtures", "dataflow_fixtures", "fmt", "fixtures_built", "keras_dir"})
+#: Test modules that start real tools (pre-commit, git, the SARIF Multitool, npm, fuzzers,
+#: subprocess venvs) or run many examples: marked ``slow``. They all run in CI; the inner
+#: loop is ``pytest -m "not slow and not tf"``.
+SLOW_MODULES = frozenset({"test_precommit", "test_sarif", "test_fuzz_short", "test_dataflow_hypothesis",
+                          "test_never_executes", "test_streamed_parse", "test_extract_addons"})
+
+
+#: Single tests that take seconds (deep trees, hangs cut off by a deadline, bombs).
+SLOW_TESTS = ("1100_deep", "test_directory_walks_do_not_recurse_per_level", "test_hdf5_that_hangs",
+              "test_zip_bomb_is_stopped", "100mb_model_config", "time_budget_not_swallowed")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        names = set(getattr(item, "fixturenames", ()))
+        if names & TF_FIXTURES or item.path.stem == "test_never_executes":
+            item.add_marker(pytest.mark.tf)
+        if item.path.stem in SLOW_MODULES or any(part in item.nodeid for part in SLOW_TESTS):
+            item.add_marker(pytest.mark.slow)

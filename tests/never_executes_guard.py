@@ -15,16 +15,21 @@ to stderr and exits with status 97 at once, so nothing can catch it. Forbidden:
   class's ``__init__`` on first use: those are allowed; anything else, such as code
   taken from a model, is not);
 * ``open`` for writing (or ``os.open`` with a write/create flag) of any file but the
-  report, ``socket.connect``/``bind``/``sendto``, and starting processes.
+  report (and the temporary file it is written to first), ``socket.connect``/``bind``/
+  ``sendto``, and starting processes.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import sys
 import sysconfig
 
 REPORT = os.path.abspath(sys.argv[1])
+#: ``--output`` writes the report to a temporary file next to it, then renames it (tfmodel_lint.output).
+REPORT_TMP = re.compile(re.escape(os.path.join(os.path.dirname(REPORT), f".{os.path.basename(REPORT)}."))
+                        + r"\d+\.[0-9a-f]{8}\.tmp").fullmatch
 ROOTS = tuple(sorted({os.path.realpath(p) for key in ("stdlib", "platstdlib", "purelib", "platlib")
                       if (p := sysconfig.get_paths().get(key))}))
 PROJECT = os.path.realpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
@@ -104,22 +109,27 @@ def hook(event: str, args: tuple[object, ...]) -> None:
             isinstance(flags, int) and flags & WRITE_FLAGS)
         target = os.path.abspath(os.fsdecode(path)) if isinstance(path, (str, bytes)) else str(path)
         # An int is an already-open descriptor (the HDF5 reader's pipe): no file is created.
-        if writes and not isinstance(path, int) and target not in (REPORT, os.devnull):
+        if writes and not isinstance(path, int) and target not in (REPORT, os.devnull) and not REPORT_TMP(target):
             violation(f"open for writing: {path!r} mode={mode!r} flags={flags!r}")
     elif event in NETWORK_EVENTS:
         violation(f"{event} {args[1:] if len(args) > 1 else args}")
     elif event in PROCESS_EVENTS:
         # platform.processor() runs `uname -p` when a library (numpy/h5py) is imported.
-        if event == "os.fork" and _called_from("read_root_attrs_isolated"):
-            return  # the HDF5 attribute reader forks itself (no exec) to bound libhdf5
+        if event == "subprocess.Popen" and args[0] == sys.executable and _called_from("_start", "keras_h5") \
+                and "keras_h5 import serve" in " ".join(map(str, args[1])):
+            return  # the HDF5 attribute reader process (reads root attributes, never a model's code)
+        if event == "subprocess.Popen" and args[0] == "git" and "ls-files" in list(args[1]) \
+                and _called_from("_git_tracked", "discovery"):
+            return  # which files git tracks (for .gitignore), read once per repository
         if not (event == "subprocess.Popen" and args[0] == "uname" and importing()):
             violation(f"{event} {args[:2]}")
 
 
-def _called_from(function: str) -> bool:
+def _called_from(function: str, module: str) -> bool:
     frame = sys._getframe(1)
     while frame is not None:
-        if frame.f_code.co_name == function and frame.f_globals.get("__name__") == "tfmodel_lint.loaders.keras_h5":
+        name = frame.f_globals.get("__name__", "")
+        if frame.f_code.co_name == function and name.startswith("tfmodel_lint.") and name.endswith(module):
             return True
         frame = frame.f_back  # type: ignore[assignment]
     return False

@@ -22,7 +22,8 @@ from hypothesis import strategies as st
 
 from tfmodel_lint.analysis.values import CUT, HOLE, Value, clip
 from tfmodel_lint.limits import Limits
-from tfmodel_lint.loaders import ArtifactError
+from tfmodel_lint.loaders import ArtifactError, Problem
+from tfmodel_lint.loaders.archives import tar_headers
 from tfmodel_lint.loaders.checkpoint import (
     BundleBounds,
     BundleResult,
@@ -33,7 +34,7 @@ from tfmodel_lint.loaders.checkpoint import (
     table_entries,
 )
 from tfmodel_lint.proto import tfmodel_lint_pb2 as pb
-from tfmodel_lint.sources import DirSource, TarSource, ZipSource, tar_members
+from tfmodel_lint.sources import Budget, DirSource, TarSource, ZipSource, sub, tar_member_name
 
 MAGIC = 0xDB4775248B80FB57
 
@@ -277,7 +278,7 @@ def test_snappy_block_is_reported_not_decoded(tmp_path: Path) -> None:
     (var / "variables.data-00000-of-00001").write_bytes(string_tensor([b"/etc/passwd"]))
     with pytest.raises(ArtifactError) as err:  # the header lives in that block too
         read(tmp_path)
-    assert err.value.code == "TFL902"
+    assert err.value.problem is Problem.MALFORMED
     # header in an uncompressed block, the variable in a snappy one: partial, reported
     index = bytearray(table(rows, per_block=1))
     index[_block_end_after(bytes(index), index.index(KEY.encode()))] = 1
@@ -310,7 +311,7 @@ def test_every_truncation_of_an_index_is_an_artifact_error_or_partial(tmp_path: 
         try:
             read(tmp_path)
         except ArtifactError as exc:
-            assert exc.code == "TFL902"
+            assert exc.problem is Problem.MALFORMED
 
 
 def test_not_a_bundle_and_no_header(tmp_path: Path) -> None:
@@ -325,7 +326,7 @@ def test_not_a_bundle_and_no_header(tmp_path: Path) -> None:
     (var / "variables.index").write_bytes(table([(b"", header()), (KEY.encode(), b"\xff\xff\xff")]))
     with pytest.raises(ArtifactError, match="not a valid protobuf") as err:
         read(tmp_path)
-    assert err.value.code == "TFL902"
+    assert err.value.problem is Problem.MALFORMED
 
 
 def test_no_variables_directory(tmp_path: Path) -> None:
@@ -360,7 +361,7 @@ def test_corrupted_bundles_never_crash(tmp_path_factory: pytest.TempPathFactory,
         for values in result.values.values():
             assert len(values) <= 64 and all(len(v) <= 4096 for v in values)
     except ArtifactError as exc:
-        assert exc.code == "TFL902"
+        assert exc.problem is Problem.MALFORMED
     finally:
         (root / name).write_bytes(_BASE[name])
 
@@ -377,7 +378,8 @@ def _zip(files: dict[str, bytes], method: int, prefix: str = "") -> zipfile.ZipF
 def test_zip_sources(tmp_path: Path, method: int) -> None:
     files = write_bundle(tmp_path, {KEY: [b"/etc/passwd"], "w": b"\1" * 4096, "z/vec": [b"a", b"b"]})
     zf = _zip(files, method, "model/")
-    result = read_bundle(ZipSource(zf, "model", Limits()), Limits())
+    source = sub(ZipSource(zf, {i.filename: i for i in zf.infolist()}, Limits(), Budget(Limits())), "model")
+    result = read_bundle(source, Limits())
     assert result.values == {KEY: (b"/etc/passwd",), "z/vec": (b"a", b"b")}
 
 
@@ -390,8 +392,8 @@ def test_tar_source(tmp_path: Path) -> None:
             info.size = len(data)
             tar.addfile(info, io.BytesIO(data))
     tar = tarfile.open(fileobj=io.BytesIO(buf.getvalue()))
-    members = tar_members(tar, Limits())
-    source = TarSource(tar, members, "m", Limits(), [Limits().max_archive_bytes])
+    members = {tar_member_name(m): m for m in tar_headers(tar, Limits()) if m.isreg()}
+    source = sub(TarSource(tar, members, Limits(), Budget(Limits())), "m")
     assert read_bundle(source, Limits()).values == {KEY: (b"/etc/passwd",)}
 
 

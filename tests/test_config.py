@@ -32,10 +32,17 @@ def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return root
 
 
-def codes(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, list[str], dict[str, object]]:
+def codes(argv: list[str], capsys: pytest.CaptureFixture[str],
+          audit: bool = False) -> tuple[int, list[str], dict[str, object]]:
+    """Exit code, sorted finding codes and the JSON report. What the configuration turns
+    off is reported (TFL910, tested on its own below); the other tests look past it."""
     code, out, err = run_cli([*argv, "--format", "json"], capsys)
     assert code in (0, 1), err
     data = json.loads(out)
+    if not audit and any(f["code"] == "TFL910" for f in data["findings"]):
+        data["findings"] = [f for f in data["findings"] if f["code"] != "TFL910"]
+        fail_on = Severity.parse(data["summary"]["fail_on"])
+        code = int(any(Severity.parse(f["severity"]) >= fail_on for f in data["findings"]))
     return code, sorted(f["code"] for f in data["findings"]), data
 
 
@@ -130,10 +137,13 @@ def test_dashes_and_underscores_and_comma_strings(tmp_path: Path) -> None:
         ('[[ignores]]\ncodes = ["TFL2"]\nreason = "r"\n', "needs a 'path' glob"),
         ('[[ignore]]\npath = "m"\ncodes = ["TFL2"]\nreason = "r"\n', "go in [[tool.tfmodel-lint.ignores]]"),
         ('fail-on = "catastrophic"\n', "fail-on: unknown severity"),
-        ('select = [1, 2]\n', "select must be a list of strings"),
-        ('per-file-ignores = ["x"]\n', "per-file-ignores must be a table"),
+        ('select = [1, 2]\n', "select: must be a list of code prefixes"),
+        ('select = ["tfl2"]\n', "select: 'tfl2' is not a rule code prefix (did you mean 'TFL2'?)"),
+        ('per-file-ignores = ["x"]\n', "per-file-ignores: must be a table"),
         ('report-unused-ignores = "yes"\n', "must be true or false"),
-        ('jobs = -1\n', "jobs must be a non-negative integer"),
+        ('max-nodes = -1\n', "max-nodes: must not be negative"),
+        ('jobs = 4\n', "'jobs' is a command-line option only"),
+        ('follow-symlinks = true\n', "'follow-symlinks' is a command-line option only"),
         ('select = [\n', "invalid TOML"),
     ],
 )
@@ -229,7 +239,7 @@ def test_exclude_when_searching_directories(repo: Path, capsys: pytest.CaptureFi
 
 
 def test_force_exclude_globs_match_paths_and_parents(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from tfmodel_lint.pathfilter import is_force_excluded
+    from tfmodel_lint.discovery import force_excluded as is_force_excluded
 
     assert is_force_excluded("models/evil/variables/variables.index", ["models/evil"])
     assert is_force_excluded("models/evil/saved_model.pb", ["models/*"])
@@ -274,10 +284,15 @@ def test_baseline_from_config(repo: Path, capsys: pytest.CaptureFixture[str]) ->
     ('[tool]\ntfmodel-lint = { fail_on = "medium" }\n', {"fail_on": "medium"}),
     ('tool.tfmodel-lint.fail_on = "info"\n', {"fail_on": "info"}),
     ('[project]\nname = "x"\n[tool]\nruff = {}\n', None),
+    # Spellings a text pre-filter once dropped, losing a configured ignore:
+    ('tool = {tfmodel-lint = {ignore = ["TFL2"]}}\n', {"ignore": ["TFL2"]}),
+    ('[tool]\ntfmodel-lint.ignore = ["TFL2"]\n', {"ignore": ["TFL2"]}),
+    ('[tool]\n"tfmodel-lint".extend-ignore = ["TFL2"]\n', {"extend-ignore": ["TFL2"]}),
+    ('[tool]\n"tfmodel\\u002dlint" = {ignore = ["TFL2"]}\n', {"ignore": ["TFL2"]}),
 ])
-def test_pyproject_prefilter_finds_every_spelling_of_the_table(tmp_path: Path, text: str,
-                                                                 table: dict[str, object] | None) -> None:
-    """The text pre-filter (which spares most runs the TOML parser) must never hide a table."""
+def test_pyproject_finds_every_spelling_of_the_table(tmp_path: Path, text: str,
+                                                     table: dict[str, object] | None) -> None:
+    """Every spelling TOML allows is found, and what it sets takes effect."""
     (tmp_path / ".git").mkdir()
     (tmp_path / "pyproject.toml").write_text(text, encoding="utf-8")
     found = find_config(tmp_path)
@@ -288,3 +303,55 @@ def test_pyproject_prefilter_finds_every_spelling_of_the_table(tmp_path: Path, t
         import tomllib
 
         assert tomllib.loads(text)["tool"]["tfmodel-lint"] == table
+        values = load_config(found).values
+        for key, value in table.items():
+            dest = {"rules": "rule_options"}.get(key, key.replace("-", "_"))
+            assert dest in values, (key, values)
+            if key in ("ignore", "extend-ignore"):
+                assert values[dest] == tuple(value)  # type: ignore[arg-type]
+
+
+def test_ignore_in_an_inline_tool_table_takes_effect(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write(repo / "pyproject.toml", 'tool = {tfmodel-lint = {ignore = ["TFL202"]}}\n')
+    assert codes(["models/evil"], capsys)[1] == [READ]
+
+
+# -- what the configuration switches off is itself reported (TFL910) -------------------
+
+@pytest.mark.parametrize(("toml", "severity", "words"), [
+    ('extend-ignore = ["TFL201"]\n', "medium", "1 security check for every model: TFL201 (file-read)"),
+    ('ignore = ["TFL2"]\n', "medium", "TFL202 (file-write)"),
+    ('extend-ignore = ["TFL1", "TFL2", "TFL3", "TFL4", "TFL5"]\n', "high", "TFL101 (code-execution-op)"),
+    ('extend-ignore = ["TFL903"]\n', "high", "TFL903 (limit-exceeded)"),
+    ('exclude = ["*"]\n', "high", "matches every model file"),
+    ('[per-file-ignores]\n"*" = ["TFL2"]\n', "high", "per-file-ignores '*'"),
+])
+def test_configuration_that_switches_checks_off_is_reported(repo: Path, toml: str, severity: str, words: str,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    write(repo / ".tfmodel-lint.toml", toml)
+    code, found, data = codes(["models", "--fail-on", "high"], capsys, audit=True)
+    audit = [f for f in data["findings"] if f["code"] == "TFL910"]  # type: ignore[union-attr]
+    assert audit, data["findings"]
+    assert {f["severity"] for f in audit} == {severity} and any(words in f["message"] for f in audit), audit
+    assert all(f["artifact"] == ".tfmodel-lint.toml" for f in audit)
+    assert code == (1 if severity == "high" else (1 if READ in found or WRITE in found else 0))
+    # The configuration cannot suppress it; the command line can; --isolated ignores the file.
+    if toml.startswith(("extend-ignore", "ignore")):
+        write(repo / ".tfmodel-lint.toml", toml.replace("]\n", ', "TFL910"]\n', 1))
+    assert "TFL910" in codes(["models"], capsys, audit=True)[1]
+    assert "TFL910" not in codes(["models", "--extend-ignore", "TFL910"], capsys, audit=True)[1]
+    assert "TFL910" not in codes(["models", "--isolated"], capsys, audit=True)[1]
+
+
+def test_signatures_that_remove_capabilities_are_reported(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write(repo / "sigs.json", json.dumps({"schema_version": 1, "ops": {"ReadFile": {"categories": []}}}))
+    write(repo / ".tfmodel-lint.toml", 'signatures = ["sigs.json"]\n')
+    _, found, data = codes(["models"], capsys, audit=True)
+    audit = [f for f in data["findings"] if f["code"] == "TFL910"]  # type: ignore[union-attr]
+    assert READ not in found and audit and audit[0]["severity"] == "high" and "ReadFile" in audit[0]["message"]
+
+
+def test_a_plain_configuration_is_not_reported(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write(repo / ".tfmodel-lint.toml", 'fail-on = "high"\nexclude = ["tests/fixtures"]\n'
+          '[per-file-ignores]\n"models/good" = ["TFL203"]\n')
+    assert "TFL910" not in codes(["models"], capsys, audit=True)[1]

@@ -20,10 +20,11 @@ import pytest
 from tests.conftest import build_cached
 from tests.helpers import at_least, describe, lint
 from tfmodel_lint.analysis.values import HOLE
+from tfmodel_lint.analysis.variables import variable_values
 from tfmodel_lint.findings import Finding, RunResult, Severity
 from tfmodel_lint.limits import Limits
 from tfmodel_lint.loaders.checkpoint import DEFAULT_BOUNDS, read_bundle
-from tfmodel_lint.loaders.dispatch import load_dir
+from tfmodel_lint.loaders.dispatch import load_path
 from tfmodel_lint.sources import DirSource
 
 pytestmark = pytest.mark.tf
@@ -184,14 +185,14 @@ def test_variable_values_reach_the_models(dataflow_fixtures: Path) -> None:
     for family in FAMILIES:
         entry = models[f"{family}_variable"]
         target = entry["targets"][0].encode()
-        loaded = load_dir(dataflow_fixtures / entry["path"], entry["path"], Limits())
-        values = loaded.models[0].cache["variable_values"]
+        loaded = load_path(dataflow_fixtures / entry["path"], entry["path"], Limits(), savedmodel=True)
+        values = variable_values(loaded.models[0])
         assert values["target/.ATTRIBUTES/VARIABLE_VALUE"] == (target,)
         assert values["target"] == (target,)  # SavedVariable.name and object path
         assert _handle_values(loaded.models[0], values) == [(target,)]  # the captured VarHandleOp
     entry = models["file_read_variable_unnamed"]
-    model = load_dir(dataflow_fixtures / entry["path"], entry["path"], Limits()).models[0]
-    values = model.cache["variable_values"]
+    model = load_path(dataflow_fixtures / entry["path"], entry["path"], Limits(), savedmodel=True).models[0]
+    values = variable_values(model)
     assert values["target/.ATTRIBUTES/VARIABLE_VALUE"] == (b"/etc/passwd",)
     assert values["decoy/.ATTRIBUTES/VARIABLE_VALUE"] == (b"./decoy.txt",)
     assert values["target"] == (b"/etc/passwd",)  # the dotted object path is exact
@@ -203,7 +204,8 @@ def test_variable_values_reach_the_models(dataflow_fixtures: Path) -> None:
     captured = [graph.node(i) for i in call.input[1:]]
     assert [values[nd.attr["shared_name"].s.decode()] for nd in captured if nd is not None] == [(b"/etc/passwd",)]
     entry = models["benign_string_variables"]
-    values = load_dir(dataflow_fixtures / entry["path"], entry["path"], Limits()).models[0].cache["variable_values"]
+    model = load_path(dataflow_fixtures / entry["path"], entry["path"], Limits(), savedmodel=True).models[0]
+    values = variable_values(model)
     for key, expected in entry["variables"].items():
         assert values[key] == tuple(v.encode() for v in expected)
 

@@ -62,10 +62,9 @@ def test_fixture_is_reported(fmt: Path, name: str) -> None:
 
 
 def test_flex_ops_become_nodedefs_with_resolved_arguments(fmt: Path) -> None:
-    from tfmodel_lint.loaders.tflite import load_tflite
+    from tfmodel_lint.loaders.dispatch import load_path
 
-    data = (fmt / "tflite" / "flex_reader.tflite").read_bytes()
-    loaded = load_tflite(data, "m.tflite", "m.tflite", Limits(), 0)
+    loaded = load_path(fmt / "tflite" / "flex_reader.tflite", "m.tflite", Limits())
     model = loaded.models[0]
     assert model.graph is not None
     ops = {nd.op for nd in model.graph.node_defs}
@@ -73,7 +72,7 @@ def test_flex_ops_become_nodedefs_with_resolved_arguments(fmt: Path) -> None:
     printer = next(nd for nd in model.graph.node_defs if nd.op == "PrintV2")
     assert printer.attr["output_stream"].s == b"file:///tmp/tfmodel_lint_fixture.txt"
     assert [s.key for s in model.signatures] == ["serving_default"]
-    assert not loaded.issues
+    assert not loaded.problems
 
 
 def test_flex_op_in_a_while_body_is_reached(fmt: Path) -> None:
@@ -176,11 +175,11 @@ def test_standalone_meta_graph_is_reachable(fmt: Path) -> None:
 
 
 def test_hub_module_meta_graphs(fmt: Path) -> None:
-    from tfmodel_lint.loaders.dispatch import load_dir
+    from tfmodel_lint.loaders.dispatch import load_path
 
-    loaded = load_dir(fmt / "tf1" / "hub_v1", "hub", Limits())
+    loaded = load_path(fmt / "tf1" / "hub_v1", "hub", Limits(), savedmodel=True)
     assert len(loaded.models) == 2
-    assert {m.meta.get("tags", "") for m in loaded.models} == {"", "train"}
+    assert {m.graph.name for m in loaded.models if m.graph is not None} == {"<graph:>", "<graph:train>"}
 
 
 def test_tfhub_module_file_maps_to_its_savedmodel(fmt: Path) -> None:
@@ -192,12 +191,12 @@ def test_tfhub_module_file_maps_to_its_savedmodel(fmt: Path) -> None:
 
 
 def test_archive_member_models_carry_their_member(fmt: Path) -> None:
-    from tfmodel_lint.loaders.dispatch import load_file
+    from tfmodel_lint.loaders.dispatch import load_path
 
-    loaded = load_file(fmt / "archives" / "models.zip", "models.zip", Limits())
-    members = sorted(m.meta.get("archive_member", "") for m in loaded.models)
+    loaded = load_path(fmt / "archives" / "models.zip", "models.zip", Limits())
+    members = sorted(m.archive_member or "" for m in loaded.models)
     assert members == ["graphs/frozen_reader.pbtxt", "models/reader.tflite", "web/cond/model.json"]
-    assert all(m.path == f"models.zip!{m.meta['archive_member']}" for m in loaded.models)
+    assert all(m.path == f"models.zip!{m.archive_member}" for m in loaded.models)
 
 
 def test_nothing_is_extracted(fmt: Path, tmp_path: Path) -> None:

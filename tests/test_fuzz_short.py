@@ -19,7 +19,7 @@ from tests.conftest import ROOT, build_cached
 COUNT = 250
 SEED = 0
 TIMEOUT = 20
-#: The HDF5 harness forks a reader per input and cuts hanging ones off after a deadline.
+#: The HDF5 harness reads through one reader process and cuts hanging inputs off after a deadline.
 TIMEOUTS = {"hdf5": 300}
 #: Harnesses whose short run still hits a known bug (none at present).
 KNOWN_HANGS: dict[str, str] = {}

@@ -784,9 +784,9 @@ def test_symlink_outside_is_not_followed_but_inside_is(tmp_path: Path) -> None:
     result = lint(scanned)
     # alias.pb and real.pb are one file (linted once); escape.pb is not followed.
     assert len(result.artifacts) == 1 and not result.artifacts[0].path.endswith("escape.pb")
-    from tfmodel_lint.discovery import expand_paths
+    from tfmodel_lint.discovery import DiscoveryOptions, expand_paths
 
-    followed = expand_paths([str(scanned)], follow_symlinks=True)
+    followed = expand_paths([str(scanned)], DiscoveryOptions(follow_symlinks=True)).targets
     assert len(followed) == 2 and "escape.pb" in {t.path.name for t in followed}
 
 
@@ -836,7 +836,7 @@ def test_follow_symlinks_is_not_a_config_key(tmp_path: Path, capsys: pytest.Capt
     cfg = tmp_path / "cfg.toml"
     cfg.write_text("follow-symlinks = true\n")
     code, _, err = run_cli([str(scanned), "--config", str(cfg)], capsys)
-    assert code == 2 and "unknown key 'follow-symlinks'" in err
+    assert code == 2 and "'follow-symlinks' is a command-line option only" in err
 
 
 def test_zip_member_findings_name_the_member(tmp_path: Path) -> None:
@@ -956,22 +956,22 @@ def test_quine_hits_a_named_limit_quickly_in_bounded_memory(tmp_path: Path, limi
 def test_reading_a_small_file_does_not_reserve_the_size_limit(tmp_path: Path) -> None:
     import tracemalloc
 
+    from tfmodel_lint.fsutil import read_file
     from tfmodel_lint.limits import LimitExceededError
-    from tfmodel_lint.sources import read_file
 
     small = tmp_path / "small.pb"
     small.write_bytes(b"x" * 100)
     tracemalloc.start()
     try:
-        assert read_file(small, Limits()) == b"x" * 100
+        assert read_file(small, Limits().max_file_bytes) == b"x" * 100
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
     assert peak < 1 << 20, peak  # read(cap + 1) allocated 512 MiB here
     with pytest.raises(LimitExceededError, match="max-file-bytes=1000"):
-        read_file(Path("/dev/zero"), Limits(max_file_bytes=1000))  # no size: read in chunks up to the cap
+        read_file(Path("/dev/zero"), 1000)  # no size: read in chunks up to the cap
     with pytest.raises(LimitExceededError, match="max-file-bytes=50"):
-        read_file(small, Limits(max_file_bytes=50))  # refused by its size
+        read_file(small, 50)  # refused by its size
 
 
 # -- max-string-bytes ------------------------------------------------------------------
@@ -1128,7 +1128,7 @@ def test_directory_walks_do_not_recurse_per_level(tmp_path: Path) -> None:
     try:
         sm = _deep_savedmodel_assets(tmp_path, tmp_path)
         deep = _deep_dir(tmp_path, tmp_path)
-        assert [t.path.name for t in expand_paths([str(deep)])] == ["model.pb"]
+        assert [t.path.name for t in expand_paths([str(deep)]).targets] == ["model.pb"]
         assert total_bytes([Target(sm, "savedmodel_dir", "sm")], enough=1 << 40) > 0
         names = DirSource(sm, Limits()).names()
         assert "saved_model.pb" in names and any(n.endswith("/vocab.txt") for n in names)
@@ -1137,36 +1137,37 @@ def test_directory_walks_do_not_recurse_per_level(tmp_path: Path) -> None:
         remove_tree(tmp_path / "deep")
 
 
-def test_hdf5_reader_child_is_reaped_while_alarms_keep_interrupting() -> None:
-    import signal
-    import time
-    import types
+def test_hdf5_reader_process_is_killed_when_the_budget_interrupts(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """The time budget's alarm landing while the linter waits for the HDF5 reader kills
+    and reaps the reader (nothing left behind); the next read starts a new one."""
+    import h5py
 
-    from tfmodel_lint.loaders.keras_h5 import reap
+    from tfmodel_lint.loaders import keras_h5
 
-    class Alarm(Exception):
-        pass
+    path = tmp_path / "m.h5"
+    with h5py.File(path, "w") as fh:
+        fh.attrs["model_config"] = '{"class_name": "Sequential", "config": {"name": "s", "layers": []}}'
+    reader = keras_h5.H5Reader()
+    try:
+        assert reader.read(str(path), Limits())["model_config"]
+        proc = reader._proc
+        assert proc is not None and proc.poll() is None
 
-    def interrupt(signum: int, frame: types.FrameType | None) -> None:
-        if frame is not None and frame.f_code is reap.__code__:  # only while reaping, not after
+        class Alarm(BaseException):
+            pass
+
+        def interrupted(*args: object) -> object:
             raise Alarm()
 
-    pid = os.fork()
-    if pid == 0:  # a child that takes a while to exit
-        try:
-            time.sleep(0.2)
-        finally:
-            os._exit(0)
-    previous = signal.signal(signal.SIGALRM, interrupt)
-    signal.setitimer(signal.ITIMER_REAL, 0.001, 0.001)  # far more often than the budget's repeat
-    try:
+        monkeypatch.setattr(keras_h5.select, "select", interrupted)
         with pytest.raises(Alarm):
-            reap(pid, kill=False)  # waitpid is interrupted again and again
+            reader.read(str(path), Limits())
+        assert reader._proc is None and proc.poll() is not None  # killed and reaped
+        monkeypatch.undo()
+        assert reader.read(str(path), Limits())["model_config"]  # a new reader
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
-    with pytest.raises(ChildProcessError):
-        os.waitpid(pid, 0)  # already reaped: nothing left behind
+        reader.close()
 
 
 def test_dir_source_member_check_follows_every_component(tmp_path: Path) -> None:
@@ -1212,20 +1213,23 @@ def test_dir_source_file_list_over_the_entry_limit_is_a_limit_not_a_cut(tmp_path
 
 
 def test_hdf5_reader_child_dies_quietly() -> None:
-    """The forked HDF5 reader drops inherited fatal-signal handlers: a file that crashes
-    libhdf5 is reported by the parent, and neither faulthandler nor a fuzzer's handler
-    (which would write a crash artifact) speaks for the child."""
+    """The HDF5 reader process drops fatal-signal handlers: a file that crashes libhdf5
+    is reported by the linter, and neither faulthandler nor a fuzzer's handler (which
+    would write a crash artifact) speaks for the reader."""
     import subprocess
     import sys
 
     code = ("import sys\n"
             "from tfmodel_lint.limits import Limits\n"
             "from tfmodel_lint.loaders import ArtifactError\n"
-            "from tfmodel_lint.loaders.keras_h5 import read_root_attrs_isolated\n"
+            "from tfmodel_lint.loaders.keras_h5 import H5Reader\n"
+            "reader = H5Reader()\n"
             "try:\n"
-            "    read_root_attrs_isolated(open(sys.argv[1], 'rb').read(), Limits())\n"
+            "    reader.read(open(sys.argv[1], 'rb').read(), Limits())\n"
             "except ArtifactError as exc:\n"
-            "    print(exc.message)\n")
+            "    print(exc.message)\n"
+            "finally:\n"
+            "    reader.close()\n")
     proc = subprocess.run([sys.executable, "-X", "faulthandler", "-c", code,
                            str(REGRESSIONS / "hdf5_vlen_read_segfault.h5")],
                           capture_output=True, text=True, timeout=120, check=False)

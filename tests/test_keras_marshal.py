@@ -1,7 +1,7 @@
 """The bounded marshal reader and the name/reference judgements behind the Keras rules.
 
 Code objects are ``marshal.dumps``-ed from this interpreter (dumping is harmless; the
-linter never loads) and read back by :mod:`tfmodel_lint.analysis.marshal_reader`.
+linter never loads) and read back by :mod:`tfmodel_lint.loaders.marshal_reader`.
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tfmodel_lint.analysis import marshal_reader as mr
 from tfmodel_lint.analysis.keras_code import CUSTOM, GADGET, OK, assess_code, classify_reference
 from tfmodel_lint.findings import Severity
+from tfmodel_lint.loaders import marshal_reader as mr
 
 SRC = Path(__file__).resolve().parent.parent / "src" / "tfmodel_lint"
 TEMPLATE = (lambda x: x).__code__
@@ -283,7 +283,7 @@ def test_classify_reference(module: str | None, name: str, kind: str, registered
 # -- the linter itself never loads, unpickles, evaluates or imports Keras -------------------------
 
 MINE = [
-    "analysis/marshal_reader.py", "analysis/keras_code.py", "loaders/keras_config.py", "loaders/keras_h5.py",
+    "loaders/marshal_reader.py", "analysis/keras_code.py", "loaders/keras_config.py", "loaders/keras_h5.py",
     "loaders/keras_v3.py", "loaders/keras_savedmodel.py", "rules/keras.py",
 ]
 

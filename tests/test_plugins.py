@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -126,7 +127,10 @@ def test_plugin_codes_in_config_and_sarif(with_plugin: Path, tf_fixtures: Path, 
     run = json.loads(out)["runs"][0]
     rule = next(r for r in run["tool"]["driver"]["rules"] if r["id"] == "XMP101")
     assert rule["properties"]["precision"] == "low" and rule["help"]["text"].startswith("The model's graph")
-    assert {r["ruleId"] for r in run["results"]} == {"TFL201", "XMP101"}
+    # ruleIds name the rule, and its severity when not the default (TFL201/high); the
+    # suppressed finding is a result with a suppression
+    assert sorted((r["ruleId"].split("/")[0], bool(r.get("suppressions"))) for r in run["results"]) == [
+        ("TFL201", False), ("XMP101", False), ("XMP101", True)]
 
 
 # -- broken plugins ------------------------------------------------------------------------
@@ -269,3 +273,59 @@ def test_rule_options_from_config_reach_the_rule(with_plugin: Path, tf_fixtures:
     assert "XMP101" not in lint_codes(["models"], capsys)[1]
     (tmp_path / ".tfmodel-lint.toml").write_text("[rules.not-a-code]\nx = 1\n")
     assert run_cli(["models"], capsys)[0] == 2
+
+
+# -- discovery of entry points: the fast path against importlib.metadata ----------------
+
+
+def test_fast_entry_point_scan_agrees_with_importlib_metadata() -> None:
+    """The directory scan finds exactly what importlib.metadata finds in this venv."""
+    from importlib.metadata import distributions
+
+    from tfmodel_lint.entrypoints import entry_points, fast_path_applies, search_path
+
+    assert fast_path_applies(search_path())  # the case the scan is for
+    for group in ("tfmodel_lint.rules", "tfmodel_lint.reporters", "console_scripts"):
+        seen: set[str] = set()
+        expected = set()
+        for dist in distributions(path=search_path()):
+            name = re.sub(r"[-_.]+", "-", dist.metadata["Name"] or "").lower()
+            if name in seen:
+                continue
+            seen.add(name)
+            expected |= {(ep.name, ep.value) for ep in dist.entry_points if ep.group == group}
+        assert {(ep.name, ep.value) for ep in entry_points(group)} == expected, group
+
+
+def test_plugin_on_a_zip_path_entry_is_found(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    """A distribution installed in a zip on the import path (which the directory scan
+    cannot read) is found, through importlib.metadata."""
+    import zipfile
+
+    mod = unique(tmp_path, "zipped")
+    archive = tmp_path / "plugins.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr(f"{mod}.py", textwrap.dedent(rule_module("Zipped", "ZIP101", "return []")))
+        zf.writestr("zipped_pack-1.0.dist-info/METADATA", "Metadata-Version: 2.1\nName: zipped-pack\nVersion: 1.0\n")
+        zf.writestr("zipped_pack-1.0.dist-info/entry_points.txt", f"[tfmodel_lint.rules]\nZIP = {mod}:RULES\n")
+    monkeypatch.syspath_prepend(str(archive))
+    code, out, _ = run_cli(["rules"], capsys)
+    assert code == 0 and "ZIP101" in out
+
+
+def test_plugins_are_never_taken_from_the_working_directory(tmp_path: Path) -> None:
+    """A checkout holding a fake *.dist-info and its module is linted with python -m:
+    the planted plugin is neither imported nor run."""
+    checkout = tmp_path / "checkout"
+    checkout.mkdir()
+    marker = tmp_path / "planted-ran"
+    fake_dist(checkout, "planted-pack", "planted_rules",
+              f"open({str(marker)!r}, 'w').close()\nRULES = []\n", "[tfmodel_lint.rules]\nPLT = planted_rules:RULES\n")
+    shutil.copytree(MALICIOUS, checkout / "model")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    for argv in ([sys.executable, "-m", "tfmodel_lint", "model"], [sys.executable, "-m", "tfmodel_lint", "rules"]):
+        proc = subprocess.run(argv, cwd=checkout, capture_output=True, text=True, env=env, timeout=120, check=False)
+        assert proc.returncode in (0, 1), proc.stderr
+        assert "PLT" not in proc.stdout and "planted" not in proc.stdout + proc.stderr
+    assert not marker.exists()

@@ -43,8 +43,8 @@ LFS_POINTER = (
 #: dependencies (protobuf, h5py, sarif-om) and what they need, and the installers.
 #: The runtime dependencies (flatbuffers, pure Python, reads TFLite; google-re2, the regex
 #: engine TensorFlow uses) and what they need.
-LIGHT = {"tfmodel-lint", "protobuf", "h5py", "numpy", "sarif-om", "attrs", "pbr", "flatbuffers", "google-re2", "pip",
-         "setuptools", "wheel"}
+LIGHT = {"tfmodel-lint", "protobuf", "h5py", "numpy", "sarif-om", "attrs", "pbr", "flatbuffers", "google-re2",
+         "pathspec", "pip", "setuptools", "wheel"}
 
 
 def _need(condition: bool, reason: str) -> None:
@@ -81,20 +81,53 @@ def test_hook_definition() -> None:
     assert "additional_dependencies" not in h  # runtime dependencies only (pyproject)
 
 
-@pytest.mark.parametrize(
-    ("path", "matched"),
-    [
-        ("model.h5", True), ("weights.HDF5", True), ("a/b/model.keras", True), ("frozen.pb", True),
-        ("graph.pbtxt", True), ("m.tflite", True), ("bundle.zip", True),
-        ("m/saved_model.pb", True), ("m/fingerprint.pb", True), ("m/keras_metadata.pb", True),
-        ("m/variables/variables.index", True), ("m/variables/variables.data-00000-of-00001", True),
-        ("m/assets/vocab.txt", True), ("variables/variables.index", True),
-        ("model.py", False), ("README.md", False), ("data/train.csv", False), ("m/model.pb.py", False),
-        ("myvariables/x.txt", False), ("h5.txt", False), ("notes.pbx", False),
-    ],
-)
-def test_files_pattern(path: str, matched: bool) -> None:
-    assert bool(re.search(str(hook()["files"]), path)) is matched
+def _vocabulary_names() -> list[str]:
+    """A file name for every entry of the model-file vocabulary (formats.py)."""
+    from tfmodel_lint.formats import COMPRESSED_SUFFIXES, MODEL_NAMES, SAVED_MODEL_FILES, SUFFIX_KINDS
+
+    names = [f"model{suffix}" for suffix in SUFFIX_KINDS] + list(MODEL_NAMES) + list(SAVED_MODEL_FILES)
+    names += [f"model.pb{suffix}" for suffix in COMPRESSED_SUFFIXES]
+    return names
+
+
+def test_the_hook_passes_every_file_and_the_linter_decides() -> None:
+    """The hook's filter is the linter's vocabulary, applied by --skip-non-models: the
+    hook itself passes every file, so names that say nothing reach the content sniffing."""
+    h = hook()
+    assert "files" not in h or h["files"] in ("", ".*")
+    assert h.get("types") == ["file"] and "exclude" not in h
+
+
+@pytest.mark.parametrize("name", _vocabulary_names())
+def test_every_vocabulary_name_passes_the_hooks_filter(tmp_path: Path, name: str) -> None:
+    from tfmodel_lint.discovery import DiscoveryOptions, filter_named
+
+    path = tmp_path / name
+    path.write_bytes(b"not a model at all")
+    assert filter_named([str(path)], DiscoveryOptions(skip_non_models=True), []) == [str(path)]
+
+
+@pytest.mark.parametrize(("name", "content", "kept"), [
+    ("weights.bin", "graphdef", True),  # a frozen GraphDef whose name says nothing
+    ("notes.txt", "hdf5", True),
+    ("data.dat", "zip", True),
+    ("README.md", "text", False),
+    ("model.py", "text", False),
+    ("logo.png", "png", False),
+])
+def test_names_that_say_nothing_are_judged_by_content(tmp_path: Path, name: str, content: str, kept: bool) -> None:
+    from tests.graphs import Graph
+    from tfmodel_lint.discovery import DiscoveryOptions, filter_named
+
+    g = Graph()
+    g.const("p", b"/etc/passwd")
+    g.node("read", "ReadFile", "p")
+    data = {"graphdef": g.bytes(), "hdf5": b"\x89HDF\r\n\x1a\n" + b"\0" * 100, "zip": b"PK\x03\x04" + b"\0" * 100,
+            "text": b"# a project\nsome words\n", "png": b"\x89PNG\r\n\x1a\n" + b"\0" * 100}[content]
+    path = tmp_path / name
+    path.write_bytes(data)
+    assert (filter_named([str(path)], DiscoveryOptions(skip_non_models=True), []) == [str(path)]) is kept
+    assert (name.endswith((".md", ".py", ".png"))) is not kept
 
 
 # -- fixtures -----------------------------------------------------------------------------

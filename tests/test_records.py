@@ -152,3 +152,51 @@ def test_init_is_compiled_on_first_use_only() -> None:
     assert Lazy.__dict__["__init__"] is not deferred
     assert Lazy.__dict__["__init__"].__code__.co_filename.startswith("<record ")
     assert Lazy(2).a == 2
+
+
+# -- what introspection sees (plugin authors' tools: dataclasses, inspect) --------------
+
+
+def _signature_text(cls: type) -> str:
+    import inspect
+
+    return str(inspect.signature(cls)).replace("dataclasses._HAS_DEFAULT_FACTORY", "<factory>")
+
+
+def test_signature_is_that_of_the_dataclass_before_and_after_the_first_instance() -> None:
+    @dataclass(frozen=True)
+    class Fresh:
+        x: int
+        y: int = 0
+        tags: tuple[str, ...] = field(default_factory=tuple)
+
+    @dataclasses.dataclass(frozen=True)
+    class StdFresh:
+        x: int
+        y: int = 0
+        tags: tuple[str, ...] = dataclasses.field(default_factory=tuple)
+
+    before = _signature_text(Fresh)
+    assert before == _signature_text(StdFresh)
+    Fresh(1)
+    assert _signature_text(Fresh) == before
+
+
+def test_records_are_dataclasses_to_the_dataclasses_module() -> None:
+    p, s = Point(1, 2, ("a",)), StdPoint(1, 2, ("a",))
+    assert dataclasses.is_dataclass(Point) and dataclasses.is_dataclass(p)
+    assert [(f.name, f.repr, f.compare) for f in dataclasses.fields(Point)] == \
+        [(f.name, f.repr, f.compare) for f in dataclasses.fields(StdPoint)]
+    assert dataclasses.asdict(p) == dataclasses.asdict(s)
+    assert dataclasses.astuple(p) == dataclasses.astuple(s)
+    assert dataclasses.replace(p, y=5) == Point(1, 5, ("a",))
+
+
+def test_public_plugin_types_are_dataclasses() -> None:
+    """What a rule plugin receives and returns: introspectable like any dataclass."""
+    from tfmodel_lint.findings import Finding, Issue, Location, RunResult
+    from tfmodel_lint.rules.base import RuleContext
+
+    for cls in (Issue, Location, Finding, RunResult, RuleContext):
+        assert dataclasses.is_dataclass(cls), cls
+        assert [f.name for f in dataclasses.fields(cls)] == [f.name for f in fields(cls)]

@@ -86,7 +86,7 @@ def test_streamed_lint_same_findings(tmp_path: Path, monkeypatch: pytest.MonkeyP
         calls.append(out is not None)
         return out
 
-    monkeypatch.setattr("tfmodel_lint.loaders.dispatch.models_from_path", spy)
+    monkeypatch.setattr("tfmodel_lint.loaders.tf_graph.models_from_path", spy)
     streamed = lint(tmp_path / "g.pb", tmp_path / "sm")
     assert calls == [True, True]
     assert [f.as_dict() for f in streamed.findings] == [f.as_dict() for f in whole.findings]

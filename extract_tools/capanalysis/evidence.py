@@ -23,6 +23,9 @@ class OpEvidence:
     kernel_source: str = ""
     kernel_classes: list[str] = field(default_factory=list)
     op_requires: list[str] = field(default_factory=list)
+    # input -> names of what the op's Python callers pass for it (add-ons: an
+    # input called `input` that every caller fills with `filename`)
+    aliases: dict[str, list[str]] = field(default_factory=dict)
 
     def code_hash(self) -> str:
         """Hash of everything a classifier sees; part of the LLM cache key."""
@@ -33,6 +36,7 @@ class OpEvidence:
                 "args": [[a.name, a.kind, a.type] for a in self.args],
                 "kernel": self.kernel_source,
                 "checks": self.op_requires,
+                **({"aliases": self.aliases} if self.aliases else {}),
             },
             sort_keys=True,
         )

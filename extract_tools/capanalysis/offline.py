@@ -14,7 +14,7 @@ from typing import Any
 from extract_tools.capanalysis.evidence import OpEvidence
 from extract_tools.capanalysis.taxonomy import CAPABILITIES, categories_of
 
-CLASSIFIER_VERSION = "offline-1"
+CLASSIFIER_VERSION = "offline-2"
 
 
 @dataclass(frozen=True)
@@ -129,12 +129,19 @@ _PATH_ARG = re.compile(
 )
 _DIR_ARG = re.compile(r"dir|logdir|snapshot_path|export_dir|^path$|^directory$")
 _PATTERN_ARG = re.compile(r"^(?:patterns?|file_pattern|glob)$")
-_URL_ARG = re.compile(r"^(?:debug_urls|urls?|uri|endpoint|\w*_end_?point)$")
+_URL_ARG = re.compile(r"^(?:debug_urls|urls?|uri|endpoint|\w*_end_?point|\w+_url)$")
 _ADDRESS_ARG = re.compile(r"^(?:address|\w*_address|host|servers?|dispatcher|worker)$")
 _STREAM_ARG = re.compile(r"^output_stream$")
 _REGION_ARG = re.compile(r"^memory_region_name$")
 _CALLABLE_ARG = re.compile(r"^token$")
 _DELETE_ARG = re.compile(r"^delete_\w+$")
+# A serialized graph the op imports and runs (DatasetFromGraph's `graph_def`).
+_GRAPH_ARG = re.compile(r"^(?:graph_def|\w+_graph_def|serialized_graph)$")
+# Payloads: inputs whose content a writing or sending op writes or sends.
+_PAYLOAD_DATA = re.compile(
+    r"^(?:contents|data|tensors?|tensor_data|input|input_dataset|dataset|args|request|values?|event)$"
+)
+_PAYLOAD_NAMES = re.compile(r"^(?:tensor_names|method_name|method|tags?)$")
 
 # --- docs and names ------------------------------------------------------------
 DOC_PATTERNS: tuple[Pattern, ...] = (
@@ -189,10 +196,27 @@ NAME_PATTERNS: tuple[Pattern, ...] = (
     _p("network_receive", r"^(?:Rpc|TryRpc|DataService)", 2, "name: RPC/data service"),
     _p("dir_read", r"MatchingFiles", 2, "name: MatchingFiles"),
     _p("file_read", r"^(?!Identity)\w*Reader(?:V2)?$|^ReaderRead", 2, "name: file reader"),
+    # a network service named in the op name, on an op that talks to it (not a
+    # codec or a request builder): reading ops receive, writing ops send
+    _p(
+        "network_receive",
+        r"(?:Kafka|Kinesis|PubSub|Pulsar|MongoDB|Elasticsearch|BigQuery|Bigtable|GRPC|Prometheus|Ignite)"
+        r"(?!\w*(?:Decode|Encode)(?!\w*Init))\w*(?:Client|Dataset|Readable|Iterable|Init|Read|Next|Session|Scrape|Call)",
+        2,
+        "name: network service (reads)",
+    ),
+    _p(
+        "network_send",
+        r"(?:Kafka|Kinesis|PubSub|Pulsar|MongoDB|Elasticsearch|BigQuery|Bigtable|GRPC|Prometheus|Ignite)"
+        r"\w*(?:Writ|Output|Flush|Sync|Delete|Client|Call|Init)",
+        2,
+        "name: network service (writes or connects)",
+    ),
 )
 # Which way a path argument is used, judged from the op name.
 _NAME_READ = re.compile(r"Read|Restore|^Load|Record|TextLine|CSV|LMDB|Sql|FromTextFile|Vocab|Skipgram|Proto|Chunk")
-_NAME_WRITE = re.compile(r"Write|Save|Dump|ToTFRecord|Merge\w*Checkpoints|Sql")
+_NAME_WRITE = re.compile(r"Write|Save|Dump|ToTFRecord|Merge\w*Checkpoints|Sql|OutputSequence")
+_NAME_NET_READ = re.compile(r"Readable|Iterable|Read(?:$|[A-Z])|Scrape|Next")
 _NAME_BOTH = re.compile(r"^Cache|^Snapshot(?!Chunk|DatasetReader)")
 _NAME_LIST = re.compile(r"List|Matching")
 _NAME_GLOB_OK = re.compile(r"File|Restore|Record|Matching|Checkpoint")
@@ -233,6 +257,10 @@ class OfflineResult:
     confidence: str  # high | medium | low
     signals: list[Signal] = field(default_factory=list)
     targets: list[TargetGuess] = field(default_factory=list)
+    payloads: list[TargetGuess] = field(default_factory=list)
+    # (resource input, ops that open it on a path) when the capability comes
+    # through a resource another op opened (see resource_flow)
+    via_resource: tuple[str, tuple[str, ...]] | None = None
 
     def to_json(self) -> dict[str, Any]:
         seen: set[tuple[str, str, str]] = set()
@@ -249,6 +277,7 @@ class OfflineResult:
             "confidence": self.confidence,
             "signals": sigs,
             "targets": [{"kind": t.kind, "name": t.name, "role": t.role} for t in self.targets],
+            "payloads": [{"kind": t.kind, "name": t.name, "role": t.role} for t in self.payloads],
         }
 
 
@@ -286,8 +315,12 @@ def _direction(op: str, scores: dict[str, int]) -> set[str]:
     return {"read"}
 
 
-def classify(ev: OpEvidence) -> OfflineResult:
-    signals: list[Signal] = []
+def classify(
+    ev: OpEvidence, extra: tuple[Signal, ...] = (), via_resource: tuple[str, tuple[str, ...]] | None = None
+) -> OfflineResult:
+    """Classify one op from its evidence; *extra*: signals found across ops
+    (see :func:`resource_flow`)."""
+    signals: list[Signal] = list(extra)
     if ev.kernel_source:
         signals += _scan(KERNEL_PATTERNS, _strip_cpp_comments(ev.kernel_source), "kernel")
     doc = _first_paragraph(ev.docstring)
@@ -301,36 +334,51 @@ def classify(ev: OpEvidence) -> OfflineResult:
     targets: list[TargetGuess] = []
     file_targets: list[TargetGuess] = []
     has_address = False
+    graph_payloads: list[TargetGuess] = []
+    shown_of: dict[str, str] = {}
     for a in ev.args:
-        if _DELETE_ARG.match(a.name) and a.type == "bool" and not pure_string:
-            signals.append(Signal("dir_write", "args", f"arg {a.name}", 2))
+        # names to match: the argument's own, then what Python callers pass for it
+        alias = next(
+            (n for n in ev.aliases.get(a.name, []) if _PATH_ARG.match(n) or _URL_ARG.match(n) or _PATTERN_ARG.match(n)),
+            None,
+        )
+        name, shown = a.name, a.name
+        if alias is not None and not (_PATH_ARG.match(a.name) or _URL_ARG.match(a.name)):
+            name, shown = alias, f"{a.name} (callers pass `{alias}`)"
+        shown_of[a.name] = shown
+        if _DELETE_ARG.match(name) and a.type == "bool" and not pure_string:
+            signals.append(Signal("dir_write", "args", f"arg {shown}", 2))
             continue
         if not a.type.startswith("string") and not a.type.startswith("list(string"):
             continue
         t: TargetGuess | None = None
-        if _REGION_ARG.match(a.name):
+        if _GRAPH_ARG.match(name) and not pure_string:
+            graph_payloads.append(TargetGuess(a.kind, a.name, "data"))
+            signals.append(Signal("code_execution", "args", f"arg {shown} (serialized graph, imported and run)", 2))
+            continue
+        if _REGION_ARG.match(name):
             t = TargetGuess(a.kind, a.name, "memory_region")
-            signals.append(Signal("file_read", "args", f"arg {a.name}", 2))
-        elif _CALLABLE_ARG.match(a.name) and "PyFunc" in ev.op:
+            signals.append(Signal("file_read", "args", f"arg {shown}", 2))
+        elif _CALLABLE_ARG.match(name) and "PyFunc" in ev.op:
             t = TargetGuess(a.kind, a.name, "callable")
-            signals.append(Signal("code_execution", "args", f"arg {a.name}", 2))
-        elif _STREAM_ARG.match(a.name):
+            signals.append(Signal("code_execution", "args", f"arg {shown}", 2))
+        elif _STREAM_ARG.match(name):
             t = TargetGuess(a.kind, a.name, "stream")
-            signals.append(Signal("file_write", "args", f"arg {a.name}", 2))
-        elif _URL_ARG.match(a.name):
+            signals.append(Signal("file_write", "args", f"arg {shown}", 2))
+        elif _URL_ARG.match(name):
             t = TargetGuess(a.kind, a.name, "url")
-            signals.append(Signal("network_send", "args", f"arg {a.name}", 2))
-            if a.name == "debug_urls":
+            signals.append(Signal("network_send", "args", f"arg {shown}", 2))
+            if name == "debug_urls":
                 signals.append(Signal("file_write", "args", "arg debug_urls (file://)", 2))
-        elif _ADDRESS_ARG.match(a.name):
+        elif _ADDRESS_ARG.match(name):
             t = TargetGuess(a.kind, a.name, "address")
             has_address = True
-            signals.append(Signal("network_send", "args", f"arg {a.name}", 2))
-        elif _PATTERN_ARG.match(a.name) and (_NAME_GLOB_OK.search(ev.op) or re.search(r"\bfiles?\b|\bglob", doc, re.I)):
+            signals.append(Signal("network_send", "args", f"arg {shown}", 2))
+        elif _PATTERN_ARG.match(name) and (_NAME_GLOB_OK.search(ev.op) or re.search(r"\bfiles?\b|\bglob", doc, re.I)):
             t = TargetGuess(a.kind, a.name, "pattern")
             file_targets.append(t)
-        elif _PATH_ARG.match(a.name):
-            t = TargetGuess(a.kind, a.name, "directory" if _DIR_ARG.search(a.name) else "path")
+        elif _PATH_ARG.match(name):
+            t = TargetGuess(a.kind, a.name, "directory" if _DIR_ARG.search(name) else "path")
             file_targets.append(t)
         if t is not None and not pure_string:
             targets.append(t)
@@ -341,18 +389,19 @@ def classify(ev: OpEvidence) -> OfflineResult:
     if file_targets and not (has_address and not (_NAME_READ.search(ev.op) or _NAME_WRITE.search(ev.op))):
         way = _direction(ev.op, doc_scores)
         for t in file_targets:
+            label = shown_of.get(t.name, t.name)
             if t.role == "pattern":
                 sub = "dir_read" if _NAME_LIST.search(ev.op) else "file_read"
-                signals.append(Signal(sub, "args", f"arg {t.name} (glob)", 2))
+                signals.append(Signal(sub, "args", f"arg {label} (glob)", 2))
             elif t.role == "directory" and _NAME_LIST.search(ev.op):
-                signals.append(Signal("dir_read", "args", f"arg {t.name} (listed)", 2))
+                signals.append(Signal("dir_read", "args", f"arg {label} (listed)", 2))
             else:
                 if "read" in way:
-                    signals.append(Signal("file_read", "args", f"arg {t.name} (read)", 2))
+                    signals.append(Signal("file_read", "args", f"arg {label} (read)", 2))
                 if "write" in way:
-                    signals.append(Signal("file_write", "args", f"arg {t.name} (written)", 2))
+                    signals.append(Signal("file_write", "args", f"arg {label} (written)", 2))
                     if t.role == "directory":
-                        signals.append(Signal("dir_write", "args", f"arg {t.name} (directory created)", 2))
+                        signals.append(Signal("dir_write", "args", f"arg {label} (directory created)", 2))
 
     scores: dict[str, int] = {}
     for sig in signals:
@@ -381,6 +430,21 @@ def classify(ev: OpEvidence) -> OfflineResult:
         confidence = "low" if caps else "medium"
     else:
         confidence = "high" if caps and kernel_subs & set(caps) else "medium"
+    payloads: list[TargetGuess] = []
+    if caps:
+        payloads = list(graph_payloads)
+        # an op on the reading side of a stream (a `...Readable...Init`) sends no content of its own
+        if {"file_write", "network_send"} & set(caps) and not re.search(r"Readable|Iterable", ev.op):
+            taken = {t.name for t in targets}
+            for a in ev.inputs():
+                if a.type == "resource" or a.name in taken:
+                    continue
+                if _PAYLOAD_DATA.match(a.name):
+                    payloads.append(TargetGuess("input", a.name, "data"))
+                elif _PAYLOAD_NAMES.match(a.name):
+                    payloads.append(TargetGuess("input", a.name, "names"))
+        order = {a.name: i for i, a in enumerate(ev.inputs())}
+        payloads.sort(key=lambda t: order.get(t.name, len(order)))
     return OfflineResult(
         op=ev.op,
         subcategories=subs,
@@ -389,4 +453,42 @@ def classify(ev: OpEvidence) -> OfflineResult:
         confidence=confidence,
         signals=signals,
         targets=targets if caps else [],
+        payloads=payloads,
+        via_resource=via_resource if caps else None,
     )
+
+
+def resource_flow(evidence: dict[str, OpEvidence], results: dict[str, OfflineResult]) -> dict[str, OfflineResult]:
+    """Ops that write through a resource another op opened on a path.
+
+    A resource input shared by name across ops (``writer``) is *opened on a
+    path* when an op that takes it also takes a path/directory target and
+    writes (``CreateSummaryFileWriter(writer, logdir, ...)``). The other ops
+    taking that resource and flagged with nothing else write into what it
+    opened (``WriteSummary(writer, ...)``, ``FlushSummaryWriter(writer)``):
+    they get ``file_write`` with no target of their own (the path is on the
+    opening op). Only writes propagate: a resource *filled* from a file
+    (``InitializeTableFromTextFile(table_handle, filename)``) is read once, at
+    initialisation; its users work on memory. Returns the updated results.
+    """
+    takers: dict[str, list[str]] = {}
+    for op in sorted(evidence):
+        for a in evidence[op].inputs():
+            if a.type == "resource":
+                takers.setdefault(a.name, []).append(op)
+    out = dict(results)
+    for name, ops in sorted(takers.items()):
+        openers = tuple(
+            o
+            for o in ops
+            if "file_write" in results[o].capabilities
+            and any(t.role in ("path", "directory") for t in results[o].targets)
+        )
+        if not openers:
+            continue
+        for o in ops:
+            if o in openers or results[o].capabilities:
+                continue
+            sig = Signal("file_write", "resource", f"resource {name} (opened on a path by {', '.join(openers)})", 2)
+            out[o] = classify(evidence[o], (sig,), (name, openers))
+    return out

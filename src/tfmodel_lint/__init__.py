@@ -16,7 +16,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-__version__ = "0.1.0"
+from tfmodel_lint._version import __version__
+
+__all__ = ["__version__", "lint_paths"]
 
 if TYPE_CHECKING:
     from tfmodel_lint.findings import RunResult

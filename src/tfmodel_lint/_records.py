@@ -17,7 +17,12 @@ inheritance from other records, ``ClassVar`` annotations (skipped), :func:`repla
 supported (rejected, not silently ignored): ``order``, ``init=False`` fields,
 ``InitVar``, ``kw_only``.
 
-Type checkers see it as a dataclass through :func:`typing.dataclass_transform`.
+Type checkers see it as a dataclass through :func:`typing.dataclass_transform`. At run
+time a record is a dataclass for every tool that asks: ``dataclasses.is_dataclass``,
+``fields``, ``asdict`` and ``replace`` work (``__dataclass_fields__`` is built, with
+:mod:`dataclasses` imported, only when something asks), and ``inspect.signature`` of a
+record class is the same before and after its first instance (``__signature__``).
+``tests/test_records.py`` compares each with a real dataclass.
 """
 
 from __future__ import annotations
@@ -192,6 +197,75 @@ def _reduce(self: Any) -> tuple[Any, ...]:
     return (self.__class__, tuple(getattr(self, f.name) for f in self.__record_fields__))
 
 
+class _ClassOnly:
+    """A lazily computed class attribute (computed once per class, on first access)."""
+
+    def __init__(self, name: str, make: Callable[[type], Any]) -> None:
+        self.name = name
+        self.make = make
+
+    def __get__(self, obj: Any, owner: type) -> Any:
+        value = self.make(owner)
+        type.__setattr__(owner, self.name, value)  # later lookups find the value itself
+        return value
+
+
+def _signature(cls: type) -> Any:
+    """``inspect.Signature`` of the generated ``__init__``, without compiling it."""
+    import inspect
+
+    params = []
+    for f in cls.__record_fields__:  # type: ignore[attr-defined]
+        if f.default_factory is not MISSING:
+            default: Any = _factory_marker(f.default_factory)
+        elif f.default is not MISSING:
+            default = f.default
+        else:
+            default = inspect.Parameter.empty
+        annotation = inspect.Parameter.empty
+        for base in cls.__mro__:
+            own = inspect.get_annotations(base)
+            if f.name in own:
+                annotation = own[f.name]
+                break
+        params.append(inspect.Parameter(f.name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=default,
+                                        annotation=annotation))
+    return inspect.Signature(params, return_annotation=None)
+
+
+def _factory_marker(factory: Any) -> Any:
+    """What ``dataclasses`` shows as the default of a field with a default factory."""
+    import dataclasses
+
+    marker: Any = dataclasses._HAS_DEFAULT_FACTORY  # type: ignore[attr-defined]
+    return marker
+
+
+def _dataclass_fields(cls: type) -> dict[str, Any]:
+    """``__dataclass_fields__`` for :mod:`dataclasses` (``is_dataclass``, ``fields``,
+    ``asdict``, ``replace``): real ``dataclasses.Field`` objects."""
+    import dataclasses
+
+    out: dict[str, Any] = {}
+    import inspect  # only when a tool asks dataclasses about a record
+
+    annotations: dict[str, Any] = {}
+    for base in reversed(cls.__mro__):
+        annotations.update(inspect.get_annotations(base))
+    for f in cls.__record_fields__:  # type: ignore[attr-defined]
+        kwargs: dict[str, Any] = {"repr": f.repr, "compare": f.compare}
+        if f.default_factory is not MISSING:
+            kwargs["default_factory"] = f.default_factory
+        elif f.default is not MISSING:
+            kwargs["default"] = f.default
+        dc_field: Any = dataclasses.field(**kwargs)
+        dc_field.name = f.name
+        dc_field.type = annotations.get(f.name)
+        dc_field._field_type = dataclasses._FIELD  # type: ignore[attr-defined]  # as dataclasses' own _get_field
+        out[f.name] = dc_field
+    return out
+
+
 def _process(cls: type, frozen: bool, slots: bool, eq: bool, with_repr: bool) -> type:
     flds = _collect(cls)
     own = cls.__dict__
@@ -216,6 +290,8 @@ def _process(cls: type, frozen: bool, slots: bool, eq: bool, with_repr: bool) ->
         "__record_key__": staticmethod(_key_getter(tuple(f.name for f in flds if f.compare))),
         "__match_args__": tuple(f.name for f in flds),
         "__reduce__": _reduce,
+        "__signature__": _ClassOnly("__signature__", _signature),
+        "__dataclass_fields__": _ClassOnly("__dataclass_fields__", _dataclass_fields),
     }
     if "__init__" not in own:
         attrs["__init__"] = _deferred_init(cls, flds, frozen)

@@ -2,19 +2,32 @@
 
 from __future__ import annotations
 
-import sys
+import os
+import time
 from collections import Counter
-from collections.abc import Sequence
-from typing import TextIO
+from collections.abc import Iterable, Sequence
+from pathlib import Path
 
-from tfmodel_lint import __version__
-from tfmodel_lint._records import dataclass, field
-from tfmodel_lint.discovery import expand_paths
-from tfmodel_lint.engine import Linter
-from tfmodel_lint.findings import Finding, RuleInfo, RunResult, Severity, sort_findings
+from tfmodel_lint._records import dataclass, field, replace
+from tfmodel_lint._version import __version__
+from tfmodel_lint.discovery import DiscoveryOptions, display_path, expand_paths, project_root
+from tfmodel_lint.engine import Linter, budget_enforceable
+from tfmodel_lint.findings import (
+    ErrorKind,
+    Finding,
+    InternalError,
+    Note,
+    NoteKind,
+    RuleInfo,
+    RunResult,
+    Severity,
+    Suppression,
+    sort_findings,
+)
+from tfmodel_lint.options import suggest
 from tfmodel_lint.rules.registry import Registry, discover
 from tfmodel_lint.selection import DecisionEngine, Suppressor
-from tfmodel_lint.settings import Settings
+from tfmodel_lint.settings import Settings, make_settings
 from tfmodel_lint.signatures import SignatureDB
 from tfmodel_lint.signatures import load as load_signatures
 
@@ -24,6 +37,24 @@ EXIT_USAGE = 2
 EXIT_INTERNAL = 3
 
 
+class UsageError(Exception):
+    """The options cannot be used as given: exit code 2."""
+
+
+def check_prefixes(settings: Settings, codes: Sequence[str]) -> None:
+    """Every select/ignore prefix must name installed rules: ``--select XYZ`` selecting
+    nothing, or a misspelt ``ignore``, is a usage error, not a silent no-op."""
+    for key in ("select", "extend_select", "ignore", "extend_ignore"):
+        values = getattr(settings, key) or ()
+        for prefix in values:
+            if any(code.startswith(prefix) for code in codes):
+                continue
+            where = f" in {settings.config_path}" if key in settings.from_config and settings.config_path else ""
+            spelled = key.replace("_", "-")
+            raise UsageError(f"{spelled}{where}: {prefix!r} matches no installed rule"
+                             f"{suggest(prefix.upper(), list(codes) + sorted({c[:4] for c in codes}))}")
+
+
 @dataclass
 class Application:
     settings: Settings
@@ -31,11 +62,10 @@ class Application:
     signatures: SignatureDB | None = None
 
     def __post_init__(self) -> None:
-        #: How many of the last run's notes are unused ignores (the rest name skipped symlinks).
-        self.unused_notes: int = 0
         if self.signatures is None:
             self.signatures = load_signatures(self.settings.signatures)
         codes = [r.rule.code for r in self.registry.rules]
+        check_prefixes(self.settings, codes)
         self.decider = DecisionEngine.from_settings(self.settings, codes)
         self.enabled = frozenset(c for c in codes if self.decider.selected(c))
 
@@ -47,6 +77,13 @@ class Application:
             if r.rule.code in self.enabled
         )
 
+    def discovery_options(self) -> DiscoveryOptions:
+        s = self.settings
+        return DiscoveryOptions(exclude=s.exclude, extend_exclude=s.extend_exclude,
+                                default_excludes=s.default_excludes, respect_gitignore=s.respect_gitignore,
+                                follow_symlinks=s.follow_symlinks, force_exclude=s.force_exclude,
+                                skip_non_models=s.skip_non_models)
+
     def run(self, paths: Sequence[str]) -> RunResult:
         from tfmodel_lint.baseline import apply_baseline, known_counts, load_entries
         from tfmodel_lint.reporters.progress import lint_with_progress
@@ -54,37 +91,60 @@ class Application:
         s = self.settings
         assert self.signatures is not None
         entries = load_entries(s.baseline) if s.baseline is not None else None  # fail before linting
-        skipped: list[str] = []
-        targets = expand_paths(paths, s.exclude, follow_symlinks=s.follow_symlinks, skipped=skipped)
-        linter = Linter(self.registry, self.signatures, s.limits, self.enabled, s.debug, s.rule_options)
-        results = lint_with_progress(linter, targets, s.jobs, s.progress)
+        found_root = project_root(paths, s.config_path)
+        found = expand_paths(paths, self.discovery_options(), root=found_root)
+        notes: list[Note] = list(found.notes)
+        why = budget_enforceable()
+        if why is not None and (s.limits.time_budget > 0 or s.limits.run_time_budget > 0):
+            notes.append(Note(NoteKind.LIMITATION, f"time budgets not enforced: {why}; a slow artifact can hold "
+                              "the run up"))
+        deadline = time.monotonic() + s.limits.run_time_budget if s.limits.run_time_budget > 0 else None
+        linter = Linter(self.registry, self.signatures, s.limits, self.enabled, s.debug, s.rule_options,
+                        deadline=deadline)
+        results = lint_with_progress(linter, found.targets, s.jobs, s.progress)
         base = s.config_path.resolve().parent if s.config_path is not None else None
-        suppressor = Suppressor(s.per_file_ignores, s.targeted_ignores, base)
+        suppressor = Suppressor(s.per_file_ignores, s.targeted_ignores, base,
+                                config_file=str(s.config_path) if s.config_path is not None else None)
         active: list[Finding] = []
         suppressed: list[Finding] = []
-        internal: list[str] = list(self.registry.errors)
+        internal: list[InternalError] = [InternalError(ErrorKind.PLUGIN_FAILED, e) for e in self.registry.errors]
+        by_content = {t.display for t in found.targets if t.by_content}
+        records = []
         for res in results:
             internal.extend(res.internal_errors)
+            if res.record.path in by_content and _holds_no_model(res.findings):
+                notes.append(Note(NoteKind.SKIPPED, f"{res.record.path}: looked like a model by its content, "
+                                  "but holds none"))
+                continue
+            records.append(res.record)
             for f in res.findings:
-                (suppressed if suppressor.reason(f) else active).append(f)
-        notes: list[str] = []
+                hit = suppressor.suppression(f)
+                if hit is None:
+                    active.append(f)
+                else:
+                    suppressed.append(replace(f, suppression=hit))
+        active.extend(self._audit(found_root))
         if entries is not None:
             active, baselined = apply_baseline(sort_findings(active), known_counts(entries))
-            suppressed.extend(baselined)
-            linted = {r.record.path for r in results}
+            reasons = {e.fingerprint: e.reason for e in entries if e.reason}
+            suppressed.extend(
+                replace(f, suppression=Suppression("baseline", "baseline", reasons.get(f.fingerprint)
+                                                   or f"recorded in the baseline {s.baseline}", str(s.baseline)))
+                for f in baselined
+            )
+            linted = {t.identity for t in found.targets} | {r.path for r in records}
             matched = Counter(f.fingerprint for f in baselined)
             stale = sum(max(0, e.count - matched[e.fingerprint]) for e in entries if e.artifact in linted)
             if s.report_unused_ignores and stale:
-                notes.append(f"{stale} baseline entr{'y' if stale == 1 else 'ies'} in {s.baseline} matched no "
-                             "finding (run 'tfmodel-lint baseline update')")
+                notes.append(Note(NoteKind.STALE_BASELINE,
+                                  f"{stale} baseline entr{'y' if stale == 1 else 'ies'} in {s.baseline} matched no "
+                                  "finding (run 'tfmodel-lint baseline update')"))
         if s.report_unused_ignores:
-            notes[:0] = suppressor.unused()
-        self.unused_notes = len(notes)
-        notes.extend(skipped)
+            notes[:0] = [Note(NoteKind.UNUSED_IGNORE, text) for text in suppressor.unused()]
         return RunResult(
             tool_version=__version__,
             findings=sort_findings(active),
-            artifacts=tuple(r.record for r in results),
+            artifacts=tuple(records),
             rules=self.rule_infos(),
             suppressed=sort_findings(suppressed),
             internal_errors=tuple(internal),
@@ -92,26 +152,42 @@ class Application:
             notes=tuple(notes),
         )
 
-    def exit_code(self, result: RunResult) -> int:
-        if any("crashed" in e for e in result.internal_errors) or any(
-            e.startswith("plugin ") for e in result.internal_errors
-        ):
-            return EXIT_INTERNAL
-        if self.settings.exit_zero:
-            return EXIT_OK
-        failing = [f for f in result.findings if f.severity >= self.settings.fail_on]
-        # Notes on symlinks not followed never fail the run; unused ignores may.
-        if self.settings.report_unused_ignores and self.unused_notes and self.settings.fail_on <= Severity.LOW:
-            return EXIT_FINDINGS
-        return EXIT_FINDINGS if failing else EXIT_OK
+
+    def _audit(self, root: Path) -> list[Finding]:
+        """TFL910 findings on the configuration file, selected by the command line only
+        (the configuration cannot suppress what is said about it)."""
+        from tfmodel_lint.audit import audit
+
+        s = self.settings
+        if s.config_path is None or not s.from_config:
+            return []
+        assert self.signatures is not None
+        builtin = load_signatures(()) if "signatures" in s.from_config else None
+        display = display_path(s.config_path)
+        identity = display_path(s.config_path, real_base=os.path.realpath(root))
+        found = audit(s, self.registry, self.signatures, builtin, display, identity)
+        cli = {k: getattr(s, k) for k in ("select", "extend_select", "ignore", "extend_ignore")
+               if k not in s.from_config or s.from_config[k] != getattr(s, k)}
+        decider = DecisionEngine.from_settings(make_settings(cli), [r.rule.code for r in self.registry.rules])
+        return [f for f in found if decider.selected(f.code)]
 
 
-def report(result: RunResult, settings: Settings, stream: TextIO | None = None) -> None:
-    from tfmodel_lint.reporters import get_reporter
+def _holds_no_model(findings: Iterable[Finding]) -> bool:
+    """The only finding of a content-sniffed file says it holds no model."""
+    codes = [f.code for f in findings]
+    return codes == ["TFL904"]
 
-    reporter = get_reporter(settings.output_format)
-    if settings.output_file is not None:
-        with settings.output_file.open("w", encoding="utf-8", newline="\n") as fh:
-            reporter(settings).render(result, fh)
-    else:
-        reporter(settings).render(result, stream or sys.stdout)
+
+def exit_code(result: RunResult, settings: Settings) -> int:
+    """The run's exit code, from the result and the settings alone."""
+    if result.internal_errors:
+        return EXIT_INTERNAL
+    if settings.exit_zero:
+        return EXIT_OK
+    if any(f.severity >= settings.fail_on for f in result.findings):
+        return EXIT_FINDINGS
+    # Notes on skipped paths never fail the run; unused ignores may.
+    unused = any(n.kind in (NoteKind.UNUSED_IGNORE, NoteKind.STALE_BASELINE) for n in result.notes)
+    if settings.report_unused_ignores and unused and settings.fail_on <= Severity.LOW:
+        return EXIT_FINDINGS
+    return EXIT_OK

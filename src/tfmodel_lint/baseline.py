@@ -35,6 +35,7 @@ from pathlib import Path
 
 from tfmodel_lint._records import dataclass
 from tfmodel_lint.findings import Finding
+from tfmodel_lint.fsutil import TextFileError, read_small_text
 
 FORMAT_VERSION = 1
 TOOL = "tfmodel-lint"
@@ -95,7 +96,7 @@ def _entry(raw: object, where: Path) -> BaselineEntry:
 def parse_baseline(text: str, where: Path = Path("<baseline>")) -> list[BaselineEntry]:
     try:
         data = json.loads(text)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise BaselineError(f"cannot read baseline {where}: {exc}") from exc
     if not isinstance(data, dict) or not isinstance(data.get("findings"), list):
         raise BaselineError(f"{where} is not a tfmodel-lint baseline")
@@ -110,9 +111,9 @@ def parse_baseline(text: str, where: Path = Path("<baseline>")) -> list[Baseline
 
 def load_entries(path: Path) -> list[BaselineEntry]:
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise BaselineError(f"cannot read baseline {path}: {exc}") from exc
+        text = read_small_text(path, "baseline")
+    except TextFileError as exc:
+        raise BaselineError(str(exc)) from None
     return parse_baseline(text, path)
 
 
@@ -146,7 +147,7 @@ def entries_for(findings: Iterable[Finding], previous: Iterable[BaselineEntry] =
     """Entries recording ``findings``, sorted; reasons carried over from ``previous``."""
     reasons = {e.fingerprint: e.reason for e in previous if e.reason is not None}
     counts: Counter[tuple[str, str, str, str]] = Counter(
-        (f.artifact, f.code, f.location.logical, f.fingerprint) for f in findings
+        (f.identity or f.artifact, f.code, f.location.logical, f.fingerprint) for f in findings
     )
     return sorted(
         (BaselineEntry(artifact, code, location, fp, n, reasons.get(fp))

@@ -2,30 +2,53 @@
 
 * A directory holding ``saved_model.pb`` or ``saved_model.pbtxt`` is one SavedModel.
 * Any file inside a SavedModel (``variables/``, ``assets/``, ``fingerprint.pb``,
-  ``keras_metadata.pb``...) maps to its root; each root is linted once.
-* Other directories are searched recursively (sorted), for SavedModels and regular files
-  whose name marks a model. Symlinked directories are not descended into, and a
-  symlinked file pointing outside the directory being searched is not followed (a
-  checked-out repository must not make the linter read ``/etc`` or ``~/.ssh``); such
-  links are reported as notes. ``follow_symlinks`` (``--follow-symlinks``) follows every
-  link, walking each real directory once. Fifos, sockets and devices are skipped.
-* Files named explicitly are always linted, whatever their name.
+  ``keras_metadata.pb``, another model file under it...) maps to its root; each root is
+  linted once, with everything inside it.
+* Other directories are searched recursively (sorted) for SavedModels and for files
+  whose name (:func:`formats.is_model_name`) or content (:func:`formats.promises_model`,
+  a bounded look at the first bytes) promises a model. Directories that are never
+  models' homes (``.git``, ``.venv``, ``node_modules``, ``site-packages``...) are skipped
+  (``DEFAULT_EXCLUDES``, like ruff's), and so are files ``.gitignore`` ignores, unless
+  git tracks them; every skipped model-looking file and excluded directory is named in
+  a note.
+* Symlinked directories are not descended into, and a symlinked file pointing outside
+  the directory being searched is not followed (a checked-out repository must not make
+  the linter read ``/etc`` or ``~/.ssh``); such links are reported as notes.
+  ``follow_symlinks`` follows every link, walking each real directory once. Fifos,
+  sockets and devices are skipped.
+* Files named explicitly are always linted, whatever their name, unless
+  ``force_exclude`` applies the excludes to them too or ``skip_non_models`` drops those
+  that promise no model (both for pre-commit, which names every changed file).
 """
 
 from __future__ import annotations
 
 import fnmatch
 import os
-from collections.abc import Iterable, Iterator, Sequence
-from pathlib import Path
+import stat
+from collections.abc import Iterator, Sequence
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 
-from tfmodel_lint._records import dataclass
-from tfmodel_lint.sources import inside, within
+from tfmodel_lint._records import dataclass, field
+from tfmodel_lint.findings import Note, NoteKind
+from tfmodel_lint.formats import HEAD_BYTES, MAX_ROOT_LEVELS, SAVED_MODEL_FILES, is_model_name, promises_model
+from tfmodel_lint.fsutil import inside, read_head, real_or_none, walk_tree, within
 
-SAVED_MODEL_FILES = ("saved_model.pb", "saved_model.pbtxt")
-MODEL_SUFFIXES = (".pb", ".pbtxt", ".zip", ".h5", ".hdf5", ".keras", ".tflite", ".meta", ".tar", ".tgz", ".tar.gz")
-#: How many directory levels above a file to look for a SavedModel root.
-MAX_ROOT_LEVELS = 4
+if TYPE_CHECKING:
+    from pathspec import GitIgnoreSpec
+
+#: Directories skipped while searching (as ruff does); ``extend-exclude`` adds to them,
+#: ``exclude`` replaces the user part only.
+DEFAULT_EXCLUDES: tuple[str, ...] = (
+    ".bzr", ".direnv", ".eggs", ".git", ".git-rewrite", ".hg", ".ipynb_checkpoints", ".mypy_cache", ".nox",
+    ".pants.d", ".pytest_cache", ".pytype", ".ruff_cache", ".svn", ".tox", ".venv", "__pycache__",
+    "__pypackages__", "_build", "buck-out", "build", "dist", "node_modules", "site-packages", "venv",
+)
+#: Directory names pruned without a note (never anyone's model store).
+_QUIET = frozenset({".git", ".hg", ".svn", "__pycache__", ".mypy_cache", ".ruff_cache", ".pytest_cache"})
+#: At most this many paths named in one note.
+_NOTE_ITEMS = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,9 +56,35 @@ class Target:
     path: Path
     kind: str  # "savedmodel_dir", "file", "empty_dir", "missing"
     display: str
+    #: Found by its content only (its name says nothing): if it holds no model after
+    #: all, that is a note, not a finding.
+    by_content: bool = False
+    #: The path relative to the project root, for fingerprints and baselines.
+    identity: str = ""
 
     def sort_key(self) -> str:
         return self.display
+
+
+@dataclass(frozen=True)
+class DiscoveryOptions:
+    exclude: tuple[str, ...] = ()
+    extend_exclude: tuple[str, ...] = ()
+    default_excludes: bool = True
+    respect_gitignore: bool = True
+    follow_symlinks: bool = False
+    force_exclude: bool = False
+    skip_non_models: bool = False
+
+    @property
+    def patterns(self) -> tuple[str, ...]:
+        return (DEFAULT_EXCLUDES if self.default_excludes else ()) + self.exclude + self.extend_exclude
+
+
+@dataclass
+class Discovery:
+    targets: list[Target] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)
 
 
 def display_path(path: Path, real_base: str | None = None, real: str | None = None) -> str:
@@ -64,117 +113,312 @@ def savedmodel_root(path: Path) -> Path | None:
     return None
 
 
-def _excluded(path: Path, excludes: Sequence[str]) -> bool:
-    posix = path.as_posix()
-    return any(fnmatch.fnmatch(posix, pat) or fnmatch.fnmatch(path.name, pat) for pat in excludes)
+def excluded(path: Path | PurePosixPath, patterns: Sequence[str]) -> bool:
+    """Whether ``path`` or one of its parents matches a glob (the whole path or its name)."""
+    pure = PurePosixPath(path.as_posix())
+    for candidate in (pure, *pure.parents[:-1]):
+        text = candidate.as_posix()
+        for pattern in patterns:
+            pat = pattern.rstrip("/")
+            if fnmatch.fnmatch(candidate.name, pat) or fnmatch.fnmatch(text, pat):
+                return True
+    return False
 
 
-def looks_like_model_file(path: Path) -> bool:
-    name = path.name.lower()
-    if name.endswith(".gz") and not name.endswith(".tar.gz"):
-        name = name[:-3]  # a compressed model file: model.pb.gz, model.tflite.gz
-    return name.endswith(MODEL_SUFFIXES) or name == "model.json"
+def _name_excluded(name: str, rel: str, patterns: Sequence[str]) -> bool:
+    return any(fnmatch.fnmatch(name, p.rstrip("/")) or fnmatch.fnmatch(rel, p.rstrip("/")) for p in patterns)
 
 
-def _link_allowed(path: Path, root: Path, follow_symlinks: bool) -> bool:
-    """A symlink found while walking ``root`` is followed only when it stays inside
-    ``root`` (or when the caller asked to follow every link)."""
-    return follow_symlinks or inside(path, root)
-
-
-def walk_tree(top: Path | str, followlinks: bool = False) -> Iterator[tuple[str, list[str], list[str]]]:
-    """``os.walk`` top-down, without recursion: on Python 3.11 ``os.walk`` (and
-    ``Path.rglob``) recurse once per level, so a checkout with a thousand nested
-    directories ended the whole run with RecursionError. Prune by editing the yielded
-    directory names; unreadable directories are skipped."""
-    stack = [os.fspath(top)]
-    while stack:
-        here = stack.pop()
-        dirs: list[str] = []
-        files: list[str] = []
-        try:
-            with os.scandir(here) as entries:
-                for entry in entries:
-                    try:
-                        is_dir = entry.is_dir()
-                    except OSError:
-                        is_dir = False
-                    (dirs if is_dir else files).append(entry.name)
-        except OSError:
-            continue
-        yield here, dirs, files
-        for name in reversed(dirs):
-            path = os.path.join(here, name)
-            if followlinks or not os.path.islink(path):
-                stack.append(path)
-
-
-def _realpath(path: Path) -> str | None:
+def promises_model_file(path: Path) -> bool:
+    """A file's name or first bytes promise a model (a regular file only: never a fifo)."""
+    if is_model_name(path.name):
+        return True
     try:
-        return os.path.realpath(path, strict=True)
-    except (OSError, RuntimeError, ValueError):
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return False
+        return promises_model(path.name, read_head(path, HEAD_BYTES))
+    except (OSError, ValueError):
+        return False
+
+
+class _GitIgnore:
+    """``.gitignore`` files met on the way down and ``.git/info/exclude`` (git's
+    semantics, by ``pathspec``), inside a git repository only; files git tracks are
+    never ignored. Which files git tracks is asked (once) only when a pattern matches;
+    when git cannot say, nothing is ignored and a note says so. Paths are absolute."""
+
+    def __init__(self, root: Path) -> None:
+        self.specs: dict[str, GitIgnoreSpec] = {}
+        self._tracked: tuple[set[str], set[str]] | None = None
+        #: Why ``.gitignore`` is not applied (git cannot tell which files it tracks).
+        self.unavailable: str | None = None
+        self.repo = _git_top(os.path.abspath(root))
+        if self.repo is None:
+            return
+        self._load(self.repo, os.path.join(self.repo, ".git", "info", "exclude"))
+        here = os.path.abspath(root)
+        above = []
+        while here != self.repo and len(here) > len(self.repo):  # .gitignore files above the root
+            here = os.path.dirname(here)
+            above.append(here)
+        for directory in reversed(above):
+            self.enter(directory)
+
+    def _load(self, directory: str, file: str) -> None:
+        try:
+            with open(file, encoding="utf-8", errors="surrogateescape") as fh:
+                lines = fh.read(1 << 20).splitlines()
+        except OSError:
+            return
+        from pathspec import GitIgnoreSpec
+
+        spec = GitIgnoreSpec.from_lines(lines)
+        old = self.specs.get(directory)
+        self.specs[directory] = spec if old is None else old + spec
+
+    def enter(self, directory: str) -> None:
+        if self.repo is None or self.unavailable:
+            return  # as git: .gitignore files mean something only inside a repository
+        self._load(os.path.abspath(directory), os.path.join(directory, ".gitignore"))
+
+    def _tracked_sets(self) -> tuple[set[str], set[str]] | None:
+        if self._tracked is None and self.repo is not None and not self.unavailable:
+            files = _git_tracked(self.repo)
+            if files is None:
+                self.unavailable = "git could not list the tracked files"
+                return None
+            dirs: set[str] = set()
+            for name in files:
+                parent = name.rpartition("/")[0]
+                while parent and parent not in dirs:
+                    dirs.add(parent)
+                    parent = parent.rpartition("/")[0]
+            self._tracked = (files, dirs)
+        return self._tracked
+
+    def covers(self, root: Path) -> bool:
+        """Whether ``root`` or a directory between it and the repository's top is ignored."""
+        here = os.path.abspath(root)
+        while self.repo is not None and len(here) > len(self.repo):
+            if self.ignored(here, True):
+                return True
+            here = os.path.dirname(here)
+        return False
+
+    def ignored(self, path: str, is_dir: bool) -> bool:
+        if not self.specs or self.repo is None or self.unavailable:
+            return False
+        path = os.path.abspath(path)
+        if not self._matches(path, is_dir):
+            return False
+        tracked = self._tracked_sets()
+        if tracked is None:
+            return False  # git cannot say what it tracks: lint it
+        rel = os.path.relpath(path, self.repo).replace(os.sep, "/")
+        return rel not in (tracked[1] if is_dir else tracked[0])  # git tracks it (or files below it)
+
+    def _matches(self, path: str, is_dir: bool) -> bool:
+        directory = os.path.dirname(path)
+        while True:  # the deepest .gitignore with a matching pattern decides
+            spec = self.specs.get(directory)
+            if spec is not None:
+                rel = os.path.relpath(path, directory).replace(os.sep, "/") + ("/" if is_dir else "")
+                result = spec.check_file(rel).include
+                if result is not None:
+                    return bool(result)
+            if directory == self.repo:
+                return False
+            parent = os.path.dirname(directory)
+            if parent == directory:
+                return False
+            directory = parent
+
+
+def _git_top(start: str) -> str | None:
+    current = start
+    for _ in range(256):
+        if os.path.exists(os.path.join(current, ".git")):
+            return current
+        parent = os.path.dirname(current)
+        if parent == current:
+            return None
+        current = parent
+    return None
+
+
+def _git_tracked(top: str) -> set[str] | None:
+    """Files git tracks in the repository at ``top`` (one ``git ls-files``), or ``None``
+    when git cannot say: then ``.gitignore`` is not applied (and a note says so). The
+    repository's own configuration could name a command git runs for ``ls-files``
+    (``core.fsmonitor``): it is overridden."""
+    import subprocess
+
+    command = ["git", "-c", "core.fsmonitor=false", "-c", "core.untrackedCache=false", "-C", top,
+               "ls-files", "-z", "--cached"]
+    try:
+        proc = subprocess.run(command, capture_output=True, timeout=60, check=False, stdin=subprocess.DEVNULL,
+                              env={**os.environ, "GIT_OPTIONAL_LOCKS": "0", "GIT_TERMINAL_PROMPT": "0"})
+    except (OSError, subprocess.SubprocessError):
         return None
+    if proc.returncode != 0:
+        return None
+    return {os.fsdecode(p) for p in proc.stdout.split(b"\0") if p}
 
 
-def _walk(root: Path, excludes: Sequence[str], follow_symlinks: bool = False,
-          skipped: list[str] | None = None) -> Iterable[Path]:
-    """Model directories and files under root; does not descend into a SavedModel.
+class _Walker:
+    def __init__(self, root: Path, options: DiscoveryOptions, notes: list[Note]) -> None:
+        self.root = root
+        self.options = options
+        self.notes = notes
+        self.gitignore = _GitIgnore(root) if options.respect_gitignore else None
+        if self.gitignore is not None and self.gitignore.covers(root):
+            self.gitignore = None  # a directory named explicitly is linted, even when git ignores it
+        self.pruned: list[str] = []
+        self.ignored: list[str] = []
 
-    Without ``follow_symlinks`` symlinked directories are never descended into and a
-    symlinked file is linted only if it points inside ``root``; links leaving ``root``
-    are named in ``skipped``. With it, every link is followed, each real directory is
-    walked once (no loops). Only regular files are yielded: opening a fifo blocks.
-    """
-    seen_dirs = {_realpath(root)} if follow_symlinks else set()
-    for dirpath, dirnames, filenames in walk_tree(root, followlinks=follow_symlinks):
-        here = Path(dirpath)
-        if here != root and _excluded(here, excludes):
-            dirnames[:] = []
-            continue
-        if is_savedmodel_dir(here):
-            dirnames[:] = []
-            yield here
-            continue
-        keep = []
-        for name in sorted(dirnames):
-            sub = here / name
-            if sub.is_symlink() and not follow_symlinks:
-                if skipped is not None and not _link_allowed(sub, root, False) and not _excluded(sub, excludes):
-                    skipped.append(f"{sub}: symlinked directory leaving {root}, not followed (--follow-symlinks)")
+    def _rel(self, path: Path) -> str:
+        return path.relative_to(self.root).as_posix() if path != self.root else "."
+
+    def walk(self) -> Iterator[tuple[Path, bool]]:
+        """Model directories and files under root, each with whether only its content
+        marked it; does not descend into a SavedModel."""
+        opts = self.options
+        patterns = opts.patterns
+        follow = opts.follow_symlinks
+        seen_dirs = {real_or_none(self.root)} if follow else set()
+        gi = self.gitignore
+        for dirpath, dirnames, filenames in walk_tree(self.root, followlinks=follow):
+            here = Path(dirpath)
+            if gi is not None:
+                gi.enter(dirpath)
+            if is_savedmodel_dir(here):
+                dirnames[:] = []
+                yield here, False
                 continue
-            if follow_symlinks:  # without links followed, no directory can be reached twice
-                real = _realpath(sub)
-                if real is None or real in seen_dirs:
+            keep = []
+            for name in sorted(dirnames):
+                sub = here / name
+                rel = self._rel(sub)
+                if _name_excluded(name, rel, patterns):
+                    if name not in _QUIET:
+                        self.pruned.append(rel)
                     continue
-                seen_dirs.add(real)
-            keep.append(name)
-        dirnames[:] = keep
-        for name in sorted(filenames):
-            path = here / name
-            if _excluded(path, excludes):
-                continue
-            if path.is_symlink() and not _link_allowed(path, root, follow_symlinks):
-                if skipped is not None and looks_like_model_file(path):
-                    skipped.append(f"{path}: symlink leaving {root}, not followed (--follow-symlinks)")
-                continue
-            if looks_like_model_file(path) and path.is_file():
-                yield path
+                if gi is not None and gi.ignored(os.fspath(sub), True):
+                    continue
+                if sub.is_symlink() and not follow:
+                    if not inside(sub, self.root):
+                        self.notes.append(Note(NoteKind.SKIPPED, f"{sub}: symlinked directory leaving {self.root}, "
+                                               "not followed (--follow-symlinks)"))
+                    continue
+                if follow:  # without links followed, no directory can be reached twice
+                    real = real_or_none(sub)
+                    if real is None or real in seen_dirs:
+                        continue
+                    seen_dirs.add(real)
+                keep.append(name)
+            dirnames[:] = keep
+            for name in sorted(filenames):
+                path = here / name
+                if _name_excluded(name, self._rel(path), patterns):
+                    continue
+                named = is_model_name(name)
+                if path.is_symlink() and not follow and not inside(path, self.root):
+                    if named or promises_model_file(path):
+                        self.notes.append(Note(NoteKind.SKIPPED, f"{path}: symlink leaving {self.root}, not "
+                                               "followed (--follow-symlinks)"))
+                    continue
+                if not named and not promises_model_file(path):
+                    continue
+                if gi is not None and gi.ignored(os.fspath(path), False):
+                    self.ignored.append(self._rel(path))
+                    continue
+                if path.is_file():
+                    yield path, not named
+
+    def finish(self) -> None:
+        if self.gitignore is not None and self.gitignore.unavailable:
+            self.notes.append(Note(NoteKind.SKIPPED, f"{self.root}: .gitignore not applied: "
+                                   f"{self.gitignore.unavailable}; ignored files were linted"))
+        if self.pruned:
+            self.notes.append(Note(NoteKind.SKIPPED, f"{self.root}: {_listing(self.pruned)} not searched "
+                                   "(excluded directories; see 'exclude' and 'extend-exclude')"))
+        if self.ignored:
+            self.notes.append(Note(NoteKind.SKIPPED, f"{self.root}: {_listing(self.ignored)} not linted: ignored by "
+                                   ".gitignore and not tracked by git (--no-respect-gitignore lints them)"))
 
 
-def expand_paths(paths: Sequence[str], excludes: Sequence[str] = (), base: Path | None = None,
-                 follow_symlinks: bool = False, skipped: list[str] | None = None) -> list[Target]:
-    """Targets for ``paths``; symlinks a directory search did not follow are appended to
-    ``skipped`` (one message each) when it is given."""
+def _listing(items: list[str]) -> str:
+    shown = ", ".join(items[:_NOTE_ITEMS])
+    more = len(items) - _NOTE_ITEMS
+    return shown + (f" and {more} more" if more > 0 else "")
+
+
+def filter_named(paths: Sequence[str], options: DiscoveryOptions, notes: list[Note]) -> list[str]:
+    """Paths named on the command line that are to be linted: ``force_exclude`` drops
+    those under an excluded path; ``skip_non_models`` drops files that are neither in a
+    SavedModel nor promise a model by name or content (each named in a note... only
+    when it looks like a model: pre-commit names every changed file)."""
+    out = []
+    for raw in paths:
+        if options.force_exclude and force_excluded(raw, options.patterns):
+            continue
+        if options.skip_non_models:
+            path = Path(raw)
+            if path.is_file() and not (promises_model_file(path) or savedmodel_root(path) is not None):
+                continue
+        out.append(raw)
+    return out
+
+
+def force_excluded(raw: str, patterns: Sequence[str]) -> bool:
+    if not patterns:
+        return False
+    if excluded(PurePosixPath(Path(raw).as_posix()), patterns):
+        return True
+    try:  # also match the path relative to the current directory when named absolutely
+        rel = Path(raw).resolve().relative_to(Path.cwd().resolve())
+    except (ValueError, OSError):
+        return False
+    return excluded(PurePosixPath(rel.as_posix()), patterns)
+
+
+def project_root(paths: Sequence[str], config_path: Path | None = None) -> Path:
+    """The root that fingerprints and baselines are relative to: the git top level of the
+    linted paths, else the configuration file's directory, else the working directory."""
+    existing = [os.path.realpath(p) for p in paths if os.path.exists(p)]
+    if existing:
+        try:
+            common = os.path.commonpath(existing)
+        except ValueError:
+            common = existing[0]
+        top = _git_top(common if os.path.isdir(common) else os.path.dirname(common))
+        if top is not None:
+            return Path(top)
+    if config_path is not None:
+        return config_path.resolve().parent
+    return Path.cwd()
+
+
+def expand_paths(paths: Sequence[str], options: DiscoveryOptions | None = None,
+                 base: Path | None = None, root: Path | None = None) -> Discovery:
+    """Targets for ``paths``, and notes on what a directory search did not lint.
+    ``base``: what display paths are relative to (the working directory); ``root``:
+    what identities are relative to (:func:`project_root`)."""
+    options = options or DiscoveryOptions()
+    out = Discovery()
     found: dict[str, Target] = {}
     real_base = os.path.realpath(base or os.getcwd())
+    real_root = os.path.realpath(root) if root is not None else real_base
 
-    def add(path: Path, kind: str) -> None:
+    def add(path: Path, kind: str, by_content: bool = False) -> None:
         real = os.path.realpath(path)
         key = real if path.exists() else str(path)
         if key not in found:
-            found[key] = Target(path, kind, display_path(path, real_base=real_base, real=real))
+            display = display_path(path, real_base=real_base, real=real)
+            identity = display_path(path, real_base=real_root, real=real) if real_root != real_base else display
+            found[key] = Target(path, kind, display, by_content, identity)
 
-    for raw in paths:
+    for raw in filter_named(paths, options, out.notes):
         path = Path(raw)
         if not path.exists() and not path.is_symlink():
             add(path, "missing")
@@ -188,8 +432,10 @@ def expand_paths(paths: Sequence[str], excludes: Sequence[str] = (), base: Path 
                 add(root, "savedmodel_dir")
                 continue
             before = len(found)
-            for item in _walk(path, excludes, follow_symlinks, skipped):
-                add(item, "savedmodel_dir" if item.is_dir() else "file")
+            walker = _Walker(path, options, out.notes)
+            for item, by_content in walker.walk():
+                add(item, "savedmodel_dir" if item.is_dir() else "file", by_content)
+            walker.finish()
             if len(found) == before:
                 add(path, "empty_dir")
             continue
@@ -197,5 +443,6 @@ def expand_paths(paths: Sequence[str], excludes: Sequence[str] = (), base: Path 
         if root is not None:
             add(root, "savedmodel_dir")
         else:
-            add(path, "file")
-    return sorted(found.values(), key=Target.sort_key)
+            add(path, "file", by_content=options.skip_non_models and not is_model_name(path.name))
+    out.targets = sorted(found.values(), key=Target.sort_key)
+    return out

@@ -1,8 +1,10 @@
 """Lint artifacts: load each once, run the enabled rules, stamp findings.
 
 One artifact's failure (unreadable, malformed, over a limit, a rule crash) becomes a
-finding for that artifact; the run goes on. With ``jobs > 1`` artifacts are linted in
-worker processes, with a serial fallback; results come back in a deterministic order.
+finding for that artifact; the run goes on. Findings made before a limit or the time
+budget stopped an artifact are kept, next to the finding that says what was cut. With
+``jobs > 1`` artifacts are linted in one pool of worker processes that end with the
+run; results come back in a deterministic order.
 """
 
 from __future__ import annotations
@@ -10,30 +12,41 @@ from __future__ import annotations
 import gc
 import os
 import signal
-from collections.abc import Iterator, Mapping, Sequence
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from tfmodel_lint._records import dataclass, field, replace
 from tfmodel_lint.discovery import Target
-from tfmodel_lint.findings import ArtifactRecord, ArtifactStatus, Finding, Issue, Location, Severity
-from tfmodel_lint.limits import LimitExceededError, Limits
-from tfmodel_lint.loaders import LIMIT, NO_MODEL, UNREADABLE, ArtifactError, Loaded
-from tfmodel_lint.rules.base import RuleContext
+from tfmodel_lint.errors import ArtifactError, LimitExceededError, Problem
+from tfmodel_lint.findings import (
+    ArtifactRecord,
+    ArtifactStatus,
+    ErrorKind,
+    Finding,
+    InternalError,
+    Issue,
+    Location,
+    Severity,
+)
+from tfmodel_lint.limits import Limits
+from tfmodel_lint.loaders import ArtifactProblem, Loaded, Resources
+from tfmodel_lint.rules.base import Rule, RuleContext
 from tfmodel_lint.rules.registry import Registry
 from tfmodel_lint.signatures import SignatureDB
 
 if TYPE_CHECKING:
     from types import FrameType
 
-INTERNAL = "TFL999"
-
 
 @dataclass
 class ArtifactResult:
     record: ArtifactRecord
     findings: list[Finding] = field(default_factory=list)
-    internal_errors: list[str] = field(default_factory=list)
+    internal_errors: list[InternalError] = field(default_factory=list)
 
 
 class TimeBudgetExceeded(BaseException):
@@ -61,25 +74,32 @@ def unraisable_context(frame: FrameType | None) -> bool:
     return False
 
 
+def budget_enforceable() -> str | None:
+    """Why the time budget cannot be enforced here, or ``None`` when it can."""
+    if not hasattr(signal, "setitimer"):
+        return "this platform has no interval timers"
+    if threading.current_thread() is not threading.main_thread():
+        return "linting runs outside the main thread"
+    return None
+
+
 @contextmanager
 def time_budget(seconds: float) -> Iterator[None]:
     """Raise TimeBudgetExceeded after ``seconds``, and again every ALARM_REPEAT seconds
-    until the block is left (main thread on POSIX only)."""
+    until the block is left (main thread on POSIX only; elsewhere no budget, which the
+    run reports as a note)."""
     armed = [True]
 
     def on_alarm(signum: int, frame: FrameType | None) -> None:
         if armed[0] and not unraisable_context(frame):
             raise TimeBudgetExceeded()
 
-    installed = False
-    previous: Any = None
-    if seconds > 0 and hasattr(signal, "setitimer"):
-        try:
-            previous = signal.signal(signal.SIGALRM, on_alarm)
-            installed = True
-        except ValueError:  # not the main thread: no budget
-            pass
-    if not installed:
+    if seconds <= 0 or budget_enforceable() is not None:
+        yield
+        return
+    try:
+        previous: Any = signal.signal(signal.SIGALRM, on_alarm)
+    except ValueError:  # not the main thread after all
         yield
         return
     signal.setitimer(signal.ITIMER_REAL, seconds, ALARM_REPEAT)
@@ -103,10 +123,6 @@ def _in_member(issue: Issue, member: str | None) -> Issue:
     return replace(issue, location=replace(issue.location, member=member))
 
 
-def _artifact_issue(code: str, message: str, severity: Severity) -> Issue:
-    return Issue(code, severity, "artifact", Location(), message, (), key=code)
-
-
 @dataclass
 class Linter:
     """Everything needed to lint one artifact; picklable for worker processes."""
@@ -117,92 +133,166 @@ class Linter:
     enabled: frozenset[str]
     debug: bool = False
     rule_options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    #: Wall-clock deadline of the whole run (``time.monotonic()``), or ``None``.
+    deadline: float | None = None
+    resources: Resources = field(default_factory=Resources)
 
-    def severity_of(self, code: str) -> Severity:
-        loaded = self.registry.by_code().get(code)
-        return loaded.rule.severity if loaded else Severity.MEDIUM
+    def __post_init__(self) -> None:
+        self._problem_rules: dict[Problem, Rule] = {}
+        for entry in self.registry.rules:
+            problem = getattr(type(entry.rule), "problem", None)
+            if isinstance(problem, Problem):
+                self._problem_rules.setdefault(problem, entry.rule)
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = {f: getattr(self, f) for f in ("registry", "signatures", "limits", "enabled", "debug",
+                                                "rule_options", "deadline")}
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        for key, value in state.items():
+            object.__setattr__(self, key, value)
+        object.__setattr__(self, "resources", Resources())
+        self.__post_init__()
+
+    def close(self) -> None:
+        self.resources.close()
+
+    def problem_issue(self, problem: ArtifactProblem | Problem, message: str = "") -> Issue:
+        """The finding for an artifact problem: code and default severity from its rule."""
+        if isinstance(problem, Problem):
+            problem = ArtifactProblem(problem, message)
+        rule = self._problem_rules.get(problem.problem)
+        code = rule.code if rule is not None else "TFL902"
+        severity = problem.severity if problem.severity is not None else (
+            rule.severity if rule is not None else Severity.MEDIUM)
+        return Issue(code, severity, "artifact", problem.location, problem.message, (), key=problem.key or code)
 
     def _load(self, target: Target) -> Loaded:
         from tfmodel_lint.loaders import dispatch
 
         if target.kind == "missing":
-            raise ArtifactError(UNREADABLE, "no such file or directory")
+            raise ArtifactError(Problem.UNREADABLE, "no such file or directory")
         if target.kind == "empty_dir":
-            raise ArtifactError(NO_MODEL, "directory holds no model artifact")
-        if target.kind == "savedmodel_dir":
-            return dispatch.load_dir(target.path, target.display, self.limits)
-        return dispatch.load_file(target.path, target.display, self.limits)
+            raise ArtifactError(Problem.NO_MODEL, "directory holds no model artifact")
+        return dispatch.load_path(target.path, target.display, self.limits, target.kind == "savedmodel_dir",
+                                  self.resources)
+
+    def _budget(self) -> float:
+        budget = self.limits.time_budget
+        if self.deadline is not None:
+            left = max(self.deadline - time.monotonic(), 0.001)
+            budget = min(budget, left) if budget > 0 else left
+        return budget
 
     def lint(self, target: Target) -> ArtifactResult:
+        if self.deadline is not None and time.monotonic() >= self.deadline:
+            return self._not_linted(target)
         issues: list[Issue] = []
-        internal: list[str] = []
+        internal: list[InternalError] = []
         fmt = "unknown"
         status = ArtifactStatus.OK
         detail = ""
+        stage = "loading"
+        budget = self._budget()
         try:
-            with time_budget(self.limits.time_budget):
+            with time_budget(budget):
                 loaded = self._load(target)
                 fmt = loaded.format
-                issues.extend(loaded.issues)
-                contexts = {code: RuleContext(self.signatures, opts) for code, opts in self.rule_options.items()}
-                default_ctx = RuleContext(self.signatures)
-                for model in loaded.models:
-                    for entry in self.registry.rules:
-                        rule = entry.rule
-                        if rule.code not in self.enabled or (rule.formats and model.format not in rule.formats):
-                            continue
-                        ctx = contexts.get(rule.code, default_ctx)
-                        try:
-                            member = model.meta.get("archive_member")
-                            issues.extend(_in_member(i, member) for i in rule.check(model, ctx))
-                        except (TimeBudgetExceeded, LimitExceededError):
-                            raise
-                        except Exception as exc:
-                            if self.debug:
-                                raise
-                            import traceback
-
-                            where = traceback.extract_tb(exc.__traceback__)[-1]
-                            msg = (f"rule {rule.code} ({entry.plugin}) crashed: {type(exc).__name__}: {exc} "
-                                   f"at {os.path.basename(where.filename)}:{where.lineno}")
-                            internal.append(f"{target.display}: {msg}")
-                            issues.append(_artifact_issue(INTERNAL, msg, Severity.MEDIUM))
+                issues.extend(self.problem_issue(p) for p in loaded.problems)
+                stage = "running the rules"
+                self._run_rules(loaded, target, issues, internal)
         except ArtifactError as exc:
             status, detail = ArtifactStatus.ERROR, exc.message
-            issues.append(_artifact_issue(exc.code, exc.message, self.severity_of(exc.code)))
+            issues.append(self.problem_issue(exc.problem, exc.message))
         except LimitExceededError as exc:
             status, detail = ArtifactStatus.ERROR, str(exc)
-            issues.append(_artifact_issue(LIMIT, f"limit exceeded: {exc}", self.severity_of(LIMIT)))
+            issues.append(self.problem_issue(Problem.LIMIT, f"limit exceeded: {exc}"))
         except TimeBudgetExceeded:
-            budget = self.limits.time_budget
-            status, detail = ArtifactStatus.ERROR, f"time budget of {budget}s exceeded"
-            msg = f"limit exceeded: linting took longer than {budget}s (limit time-budget)"
-            issues.append(_artifact_issue(LIMIT, msg, self.severity_of(LIMIT)))
+            status, detail = ArtifactStatus.ERROR, f"time budget of {budget:g}s exceeded while {stage}"
+            run = self.deadline is not None and budget < self.limits.time_budget
+            limit = "run-time-budget" if run else "time-budget"
+            msg = (f"limit exceeded: linting stopped after {budget:g}s while {stage} (limit {limit}); "
+                   f"{'the findings above were made before it, ' if issues else ''}the rest of the artifact "
+                   "was not checked")
+            issues.append(self.problem_issue(Problem.LIMIT, msg))
         except (MemoryError, RecursionError) as exc:
             status, detail = ArtifactStatus.ERROR, type(exc).__name__
-            msg = f"limit exceeded: {type(exc).__name__} while parsing"
-            issues.append(_artifact_issue(LIMIT, msg, self.severity_of(LIMIT)))
+            issues.append(self.problem_issue(Problem.LIMIT, f"limit exceeded: {type(exc).__name__} while {stage}"))
         except OSError as exc:
             status, detail = ArtifactStatus.ERROR, str(exc)
-            msg = f"cannot read: {exc.strerror or exc}"
-            issues.append(_artifact_issue(UNREADABLE, msg, self.severity_of(UNREADABLE)))
+            issues.append(self.problem_issue(Problem.UNREADABLE, f"cannot read: {exc.strerror or exc}"))
         except Exception as exc:
             if self.debug:
                 raise
             status, detail = ArtifactStatus.ERROR, f"internal error: {type(exc).__name__}: {exc}"
-            internal.append(f"{target.display}: loader crashed: {type(exc).__name__}: {exc}")
-            issues.append(_artifact_issue(INTERNAL, f"loader crashed: {type(exc).__name__}: {exc}", Severity.MEDIUM))
-        findings = [Finding.from_issue(i, target.display) for i in issues if i.code in self.enabled]
+            message = f"loader crashed: {type(exc).__name__}: {exc}"
+            internal.append(InternalError(ErrorKind.LOADER_CRASHED, f"{target.display}: {message}"))
+            issues.append(self.problem_issue(Problem.INTERNAL, message))
+        findings = [Finding.from_issue(i, target.display, target.identity) for i in issues if i.code in self.enabled]
         record = ArtifactRecord(target.display, fmt, status, detail)
         return ArtifactResult(record, findings, internal)
+
+    def _run_rules(self, loaded: Loaded, target: Target, issues: list[Issue], internal: list[InternalError]) -> None:
+        """Run every enabled rule on every model, keeping each finding as it is made."""
+        contexts = {code: RuleContext(self.signatures, opts) for code, opts in self.rule_options.items()}
+        default_ctx = RuleContext(self.signatures)
+        for model in loaded.models:
+            member = model.archive_member
+            for entry in self.registry.rules:
+                rule = entry.rule
+                if rule.code not in self.enabled or (rule.formats and model.format not in rule.formats):
+                    continue
+                ctx = contexts.get(rule.code, default_ctx)
+                try:
+                    for issue in rule.check(model, ctx):
+                        issues.append(_in_member(issue, member))
+                except (TimeBudgetExceeded, LimitExceededError, MemoryError, RecursionError):
+                    raise
+                except Exception as exc:
+                    if self.debug:
+                        raise
+                    import traceback
+
+                    where = traceback.extract_tb(exc.__traceback__)[-1]
+                    msg = (f"rule {rule.code} ({entry.plugin}) crashed: {type(exc).__name__}: {exc} "
+                           f"at {os.path.basename(where.filename)}:{where.lineno}")
+                    internal.append(InternalError(ErrorKind.RULE_CRASHED, f"{target.display}: {msg}"))
+                    issues.append(replace(self.problem_issue(Problem.INTERNAL, msg), location=Location(member=member)))
+            model.memo.clear()  # what the rules derived is not needed past this model
+
+    def _not_linted(self, target: Target) -> ArtifactResult:
+        msg = ("limit exceeded: not linted, the run's time budget was spent on other artifacts "
+               "(limit run-time-budget)")
+        issue = self.problem_issue(Problem.LIMIT, msg)
+        findings = [Finding.from_issue(issue, target.display, target.identity)] if issue.code in self.enabled else []
+        return ArtifactResult(ArtifactRecord(target.display, "unknown", ArtifactStatus.ERROR,
+                                             "run time budget spent"), findings)
 
 
 _WORKER: Linter | None = None
 
 
 def _init_worker(linter: Linter) -> None:
+    """A worker ignores SIGINT (the parent decides what an interrupt ends) and, on Linux,
+    dies with the parent."""
     global _WORKER  # noqa: PLW0603 - per-process worker state, never shared
     _WORKER = linter
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _die_with_parent()
+
+
+def _die_with_parent() -> None:
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        pr_set_pdeathsig = 1
+        libc.prctl(pr_set_pdeathsig, signal.SIGTERM)
+    except (OSError, AttributeError):
+        pass
 
 
 def _work(target: Target) -> ArtifactResult:
@@ -210,17 +300,44 @@ def _work(target: Target) -> ArtifactResult:
     return _WORKER.lint(target)
 
 
-def lint_all(linter: Linter, targets: Sequence[Target], jobs: int = 1) -> list[ArtifactResult]:
-    if jobs > 1 and len(targets) > 1:
-        from concurrent.futures import ProcessPoolExecutor
+def _context() -> Any:
+    """``forkserver`` where available (safe when the host has threads), else the default."""
+    import multiprocessing
 
-        # Import the loaders before forking, so that workers do not each import them.
-        from tfmodel_lint.loaders import checkpoint, dispatch, tf_graph  # noqa: F401
-        from tfmodel_lint.proto import tfmodel_lint_pb2  # noqa: F401
+    methods = multiprocessing.get_all_start_methods()
+    ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else None)
+    if "forkserver" in methods:
+        ctx.set_forkserver_preload(["tfmodel_lint.engine", "tfmodel_lint.loaders.dispatch",
+                                    "tfmodel_lint.loaders.tf_graph", "tfmodel_lint.analysis.capabilities"])
+    return ctx
 
-        try:
-            with ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker, initargs=(linter,)) as pool:
-                return list(pool.map(_work, targets, chunksize=max(1, len(targets) // (jobs * 8))))
-        except (OSError, ImportError, NotImplementedError):
-            pass  # no multiprocessing here: fall back to serial
-    return [linter.lint(t) for t in targets]
+
+def lint_all(linter: Linter, targets: Sequence[Target], jobs: int = 1,
+             on_result: Callable[[int, ArtifactResult], None] | None = None) -> list[ArtifactResult]:
+    """Lint every target, in one pool of ``jobs`` workers when ``jobs > 1``; results in
+    target order. ``on_result(i, result)`` observes each result as it arrives (the
+    progress display). Workers end with the run, on an interrupt too."""
+    results: list[ArtifactResult] = []
+    try:
+        if jobs > 1 and len(targets) > 1:
+            try:
+                pool = _context().Pool(processes=min(jobs, len(targets)), initializer=_init_worker,
+                                       initargs=(linter,))
+            except (OSError, ImportError, NotImplementedError, ValueError):
+                pool = None  # no multiprocessing here: serial
+            if pool is not None:
+                with pool:  # terminate() on the way out, whatever ends the run
+                    chunk = max(1, min(16, len(targets) // (jobs * 8)))
+                    for result in pool.imap(_work, targets, chunksize=chunk):
+                        results.append(result)
+                        if on_result is not None:
+                            on_result(len(results) - 1, result)
+                return results
+        for target in targets:
+            result = linter.lint(target)
+            results.append(result)
+            if on_result is not None:
+                on_result(len(results) - 1, result)
+        return results
+    finally:
+        linter.close()

@@ -1,10 +1,16 @@
-"""Entry-point discovery without importing ``importlib.metadata``.
+"""Entry-point discovery: the plugins of the installed environment.
 
-A pre-commit hook starts on every commit: ``importlib.metadata`` (with ``email``,
-``zipfile``, ``csv``...) costs more than the rest of a small lint. The entry points of
-installed distributions live in ``*.dist-info/entry_points.txt`` (or ``*.egg-info``),
-a small INI file; this module reads exactly those, in ``sys.path`` order, and the first
-distribution of a given name wins, as with ``importlib.metadata``.
+A pre-commit hook starts on every commit, and ``importlib.metadata`` (with ``email``,
+``zipfile``, ``csv``...) costs more than the rest of a small lint. So where every import
+path entry is a plain directory, the entry points of installed distributions are read
+straight from ``*.dist-info/entry_points.txt`` (or ``*.egg-info``), a small INI file, in
+``sys.path`` order, the first distribution of a name winning, as ``importlib.metadata``
+does; anything else (a zip file on the path, a meta-path finder that provides
+distributions) goes through ``importlib.metadata`` itself. A test compares the two.
+
+Plugins come from the installed environment only: the working directory (which
+``python -m`` and ``-c`` put on the path) is never searched, so a checkout being linted
+cannot plant a fake ``*.dist-info``.
 """
 
 from __future__ import annotations
@@ -18,6 +24,8 @@ from collections.abc import Iterable
 from tfmodel_lint._records import dataclass
 
 _NORMALIZE = re.compile(r"[-_.]+")
+#: Meta-path finders that never provide distributions of their own.
+_PLAIN_FINDERS = frozenset({"BuiltinImporter", "FrozenImporter", "PathFinder"})
 
 
 @dataclass(frozen=True)
@@ -35,10 +43,21 @@ class EntryPoint:
         return obj
 
 
+def search_path(paths: Iterable[str] | None = None) -> list[str]:
+    """The import path without the working directory."""
+    cwd = os.path.realpath(os.getcwd())
+    out = []
+    for entry in sys.path if paths is None else paths:
+        if entry == "" or os.path.realpath(entry) == cwd:
+            continue
+        out.append(entry)
+    return out
+
+
 def _dist_dirs(paths: Iterable[str]) -> Iterable[tuple[str, str]]:
     for base in paths:
         try:
-            entries = sorted(os.scandir(base or "."), key=lambda e: e.name)
+            entries = sorted(os.scandir(base), key=lambda e: e.name)
         except OSError:
             continue
         for entry in entries:
@@ -65,19 +84,47 @@ def parse(text: str, dist: str) -> list[EntryPoint]:
     return out
 
 
-def entry_points(group: str, paths: Iterable[str] | None = None) -> list[EntryPoint]:
-    """All entry points of ``group``, sorted by (name, value), one per distribution name."""
+def fast_path_applies(paths: Iterable[str]) -> bool:
+    """Whether reading ``*.dist-info`` directories finds what ``importlib.metadata``
+    would: every path entry a directory (or missing), and no other meta-path finder."""
+    for finder in sys.meta_path:
+        name = finder.__name__ if isinstance(finder, type) else type(finder).__name__
+        if name not in _PLAIN_FINDERS and hasattr(finder, "find_distributions"):
+            return False
+    return all(os.path.isdir(p) or not os.path.exists(p) for p in paths)
+
+
+def _standard(group: str, paths: list[str]) -> list[EntryPoint]:
+    from importlib.metadata import distributions
+
     seen: set[str] = set()
     found: list[EntryPoint] = []
-    for dist, path in _dist_dirs(sys.path if paths is None else paths):
-        if dist in seen:
+    for dist in distributions(path=paths):
+        name = _NORMALIZE.sub("-", dist.metadata["Name"] or "").lower()
+        if name in seen:
             continue
-        seen.add(dist)
-        try:
-            with open(os.path.join(path, "entry_points.txt"), encoding="utf-8") as fh:
-                text = fh.read()
-        except OSError:
-            continue
-        found.extend(ep for ep in parse(text, dist) if ep.group == group)
+        seen.add(name)
+        found.extend(EntryPoint(ep.name, ep.value, ep.group, name) for ep in dist.entry_points if ep.group == group)
+    return found
+
+
+def entry_points(group: str, paths: Iterable[str] | None = None) -> list[EntryPoint]:
+    """All entry points of ``group``, sorted by (name, value), one per distribution name."""
+    where = search_path(paths)
+    if fast_path_applies(where):
+        seen: set[str] = set()
+        found: list[EntryPoint] = []
+        for dist, path in _dist_dirs(where):
+            if dist in seen:
+                continue
+            seen.add(dist)
+            try:
+                with open(os.path.join(path, "entry_points.txt"), encoding="utf-8") as fh:
+                    text = fh.read()
+            except OSError:
+                continue
+            found.extend(ep for ep in parse(text, dist) if ep.group == group)
+    else:
+        found = _standard(group, where)
     unique = {(ep.name, ep.value): ep for ep in found}
     return sorted(unique.values(), key=lambda ep: (ep.name, ep.value))

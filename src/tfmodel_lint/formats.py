@@ -1,11 +1,14 @@
-"""Recognise artifact formats by content first, name second.
+"""The model-file vocabulary, defined once: which names and which contents are models.
 
-:func:`sniff` looks at the first bytes only. Where the content says nothing definite
-(the fallback ``protobuf``: binary protobuf has no magic number) the file name decides
-between the formats that lack a reliable signature. :func:`name_mismatch` tells when a
-name promises one format and the content is positively another: tools that dispatch on
-the extension (Keras, TensorFlow, other scanners) then see a different file than the
-linter does, which is worth reporting (TFL907).
+Discovery (what a directory search lints), the pre-commit filter (``--skip-non-models``),
+archive members (which members are linted as models) and the dispatcher (which loader
+reads what) all ask this module; a test keeps ``.pre-commit-hooks.yaml`` in step with it.
+
+Formats are recognised by content first, name second. :func:`sniff` looks at the first
+bytes only. Where the content says nothing definite (binary protobuf has no magic
+number) the name breaks ties. :func:`name_mismatch` tells when a name promises one
+format and the content is positively another (TFL907): tools that dispatch on the
+extension (Keras, TensorFlow, other scanners) then see a different file than the linter.
 """
 
 from __future__ import annotations
@@ -18,32 +21,56 @@ XZ_MAGIC = b"\xfd7zXZ\x00"
 LFS_POINTER = b"version https://git-lfs.github.com/spec/v1"
 TFLITE_IDENT = b"TFL3"
 UTF8_BOM = b"\xef\xbb\xbf"
+#: Bytes of a file read to recognise it.
+HEAD_BYTES = 512
 
-#: Name-implied formats, to report files whose name and content disagree. Longest
-#: suffixes first (".tar.gz" before ".gz").
-SUFFIX_FORMATS = {
+#: A SavedModel is the directory holding one of these.
+SAVED_MODEL_FILES = ("saved_model.pb", "saved_model.pbtxt")
+#: How many directory levels above a file to look for a SavedModel root.
+MAX_ROOT_LEVELS = 4
+
+#: Name suffix -> the content kind the name promises; longest suffixes first
+#: (".tar.gz" before ".gz"). Every suffix here marks a model file for discovery.
+SUFFIX_KINDS: dict[str, str] = {
     ".tar.gz": "gzip",
+    ".tar.bz2": "bzip2",
+    ".tar.xz": "xz",
     ".tgz": "gzip",
-    ".gz": "gzip",
+    ".tbz2": "bzip2",
+    ".txz": "xz",
     ".tar": "tar",
     ".h5": "hdf5",
     ".hdf5": "hdf5",
     ".keras": "zip",
     ".zip": "zip",
     ".tflite": "tflite",
-    ".json": "json",
     ".pb": "protobuf",
     ".pbtxt": "protobuf_text",
     ".meta": "protobuf",
 }
+#: A compressed file is a model when its name without this suffix is one (``model.pb.gz``).
+COMPRESSED_SUFFIXES: dict[str, str] = {".gz": "gzip", ".bz2": "bzip2", ".xz": "xz"}
+#: Whole file names that mark a model whatever the suffix says.
+MODEL_NAMES: dict[str, str] = {
+    "model.json": "json",  # TensorFlow.js
+    "saved_model.pb": "protobuf",
+    "saved_model.pbtxt": "protobuf_text",
+}
 
 #: Content kinds that identify a format positively (by magic or structure).
 DEFINITE = frozenset({"lfs_pointer", "hdf5", "zip", "gzip", "bzip2", "xz", "tflite", "tar", "json", "protobuf_text"})
-#: Name-implied format -> content kinds that are fine for it.
+#: Kinds holding other files, read member by member (each counts against the archive limits).
+ARCHIVES = frozenset({"zip", "tar", "gzip", "bzip2", "xz"})
+#: Kinds that are a model (or may hold one) by their content alone, whatever the name.
+MODEL_CONTENT = frozenset({"hdf5", "zip", "gzip", "bzip2", "xz", "tar", "tflite", "protobuf_text", "lfs_pointer",
+                           "protobuf_graph", "tfjs"})
+#: Name-implied kind -> content kinds that are fine for it.
 COMPATIBLE = {
     "protobuf": frozenset({"protobuf", "protobuf_text"}),  # TF writes text .meta/.pb on request
     "protobuf_text": frozenset({"protobuf_text"}),
-    "gzip": frozenset({"gzip"}),
+    "gzip": frozenset({"gzip", "tar"}),  # an uncompressed tar named .tgz: every tar reader copes
+    "bzip2": frozenset({"bzip2", "tar"}),
+    "xz": frozenset({"xz", "tar"}),
     "tar": frozenset({"tar"}),
 }
 
@@ -60,6 +87,60 @@ DESCRIPTIONS = {
     "protobuf": "a binary protobuf",
     "lfs_pointer": "a Git LFS pointer",
 }
+
+#: First fields of text protobufs TensorFlow writes (SavedModel, MetaGraphDef, GraphDef).
+TEXT_SAVEDMODEL = ("saved_model_schema_version", "meta_graphs")
+TEXT_GRAPHDEF = ("node", "library", "versions", "version")
+TEXT_METAGRAPH = ("meta_info_def", "graph_def", "saver_def", "collection_def", "signature_def",
+                  "asset_file_def", "object_graph_def")
+
+
+def base_name(name: str) -> str:
+    return name.replace("\\", "/").rsplit("/", 1)[-1]
+
+
+def _model_kind(lowered: str) -> str | None:
+    if lowered in MODEL_NAMES:
+        return MODEL_NAMES[lowered]
+    for suffix, kind in SUFFIX_KINDS.items():
+        if lowered.endswith(suffix):
+            return kind
+    return None
+
+
+def implied_by_name(name: str) -> str | None:
+    """The content kind a file name promises (``x.gz`` promises gzip data), or ``None``."""
+    lowered = base_name(name).lower()
+    kind = _model_kind(lowered)
+    if kind is None:
+        for suffix, compressed in COMPRESSED_SUFFIXES.items():
+            if lowered.endswith(suffix):
+                return compressed
+    return kind
+
+
+def is_model_name(name: str) -> bool:
+    """Whether a file name alone marks a model artifact (``model.pb``, ``m.tar.xz``,
+    ``model.json``, ``model.tflite.gz``...)."""
+    lowered = base_name(name).lower()
+    if _model_kind(lowered) is not None:
+        return True
+    for suffix in COMPRESSED_SUFFIXES:
+        if lowered.endswith(suffix):
+            return _model_kind(lowered[:-len(suffix)]) is not None
+    return False
+
+
+def decompressed_name(name: str) -> str:
+    """The name of what a compressed file holds: ``m.tgz`` -> ``m.tar``, ``a.pb.gz`` -> ``a.pb``."""
+    lowered = name.lower()
+    for suffix, inner in ((".tgz", ".tar"), (".tbz2", ".tar"), (".txz", ".tar")):
+        if lowered.endswith(suffix):
+            return name[:-len(suffix)] + inner
+    for suffix in COMPRESSED_SUFFIXES:
+        if lowered.endswith(suffix):
+            return name[:-len(suffix)]
+    return name
 
 
 def sniff(head: bytes, name: str = "") -> str:
@@ -91,13 +172,57 @@ def sniff(head: bytes, name: str = "") -> str:
     stripped = stripped.lstrip(b" \t\n\r")
     if stripped.startswith((b"{", b"[")) and not _has_control_bytes(stripped):
         return "json"
-    from tfmodel_lint.loaders.tf_graph import looks_like_text_proto
-
     if looks_like_text_proto(head):
         return "protobuf_text"
     if implied_by_name(name) == "tflite" and _flatbuffer_like(head):
         return "tflite"
     return "protobuf"
+
+
+def content_kind(head: bytes, name: str = "") -> str:
+    """:func:`sniff`, refined for recognising models by content: a binary protobuf that
+    is structurally a GraphDef or SavedModel is ``protobuf_graph``, a TF.js ``model.json``
+    is ``tfjs``."""
+    kind = sniff(head, name)
+    if kind == "protobuf" and protobuf_graph_like(head):
+        return "protobuf_graph"
+    if kind == "json" and (b'"modelTopology"' in head or b'"weightsManifest"' in head):
+        return "tfjs"
+    return kind
+
+
+def promises_model(name: str, head: bytes) -> bool:
+    """Whether a file's name or content promises a model: only then is a failure to read
+    it a malformed model, and only then does a directory search lint it."""
+    return is_model_name(name) or content_kind(head, name) in MODEL_CONTENT
+
+
+def first_text_field(data: bytes) -> str:
+    for raw in data[:65536].splitlines():
+        line = raw.strip()
+        if not line or line.startswith(b"#"):
+            continue
+        word = line.split(b"{", 1)[0].split(b":", 1)[0].strip()
+        return word.decode("ascii", "replace")
+    return ""
+
+
+#: Message-typed fields among the first fields above: written ``name {``.
+_TEXT_MESSAGES = frozenset({"meta_graphs", "node", "library", "versions", "meta_info_def", "graph_def",
+                            "saver_def", "collection_def", "signature_def", "asset_file_def", "object_graph_def"})
+
+
+def looks_like_text_proto(data: bytes) -> bool:
+    """A text SavedModel/MetaGraphDef/GraphDef: its first field is one of theirs, written
+    as a message (``node {``), or a scalar (``version: 1``) followed by a message field
+    of theirs; a YAML file starting ``version: 2`` is not one."""
+    field = first_text_field(data)
+    if field not in TEXT_SAVEDMODEL + TEXT_GRAPHDEF + TEXT_METAGRAPH:
+        return False
+    if field in _TEXT_MESSAGES:
+        return True
+    head = data[:65536]
+    return any(f"\n{name} {{".encode() in head or f"\n{name}{{".encode() in head for name in _TEXT_MESSAGES)
 
 
 def _has_control_bytes(head: bytes) -> bool:
@@ -114,12 +239,60 @@ def _flatbuffer_like(head: bytes) -> bool:
     return 8 <= root < (1 << 31) and root % 4 == 0
 
 
-def implied_by_name(name: str) -> str | None:
-    lowered = name.lower().rsplit("/", 1)[-1]
-    for suffix, fmt in SUFFIX_FORMATS.items():
-        if lowered.endswith(suffix):
-            return fmt
+def _varint(data: bytes, i: int) -> tuple[int, int] | None:
+    value = shift = 0
+    while i < len(data) and shift < 64:
+        byte = data[i]
+        i += 1
+        value |= (byte & 0x7F) << shift
+        if byte < 0x80:
+            return value, i
+        shift += 7
     return None
+
+
+def _printable_name(data: bytes) -> bool:
+    if not data:
+        return False
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return text.isprintable()
+
+
+def protobuf_graph_like(head: bytes) -> bool:
+    """Whether the first bytes read as a binary GraphDef (``node`` = field 1 holding a
+    NodeDef whose name and op are printable text) or SavedModel (``saved_model_schema_version``
+    = field 1 varint, then ``meta_graphs`` = field 2), the way TensorFlow writes them.
+    A cheap structural check on at most :data:`HEAD_BYTES`, never a parse."""
+    if len(head) < 4:
+        return False
+    tag = head[0]
+    if tag == 0x08:  # SavedModel: schema version, then a meta graph
+        got = _varint(head, 1)
+        return got is not None and got[0] < 16 and got[1] < len(head) and head[got[1]] == 0x12
+    if tag not in (0x0A, 0x12):  # GraphDef.node / MetaGraphDef.graph_def (0x12 after meta_info_def 0x0A)
+        return False
+    got = _varint(head, 1)
+    if got is None:
+        return False
+    _size, i = got
+    # Inside: NodeDef.name (field 1, bytes) then NodeDef.op (field 2, bytes), both text;
+    # or MetaInfoDef / a GraphDef's first node: the same check on the first two fields.
+    fields: list[bytes] = []
+    while len(fields) < 2 and i < len(head):
+        if head[i] not in (0x0A, 0x12):
+            break
+        length = _varint(head, i + 1)
+        if length is None:
+            return False
+        n, start = length
+        if start + n > len(head):
+            return bool(fields) and _printable_name(head[start:len(head)][:64])
+        fields.append(head[start:start + n])
+        i = start + n
+    return len(fields) == 2 and all(_printable_name(f) for f in fields)
 
 
 def name_mismatch(kind: str, name: str) -> str | None:
@@ -129,8 +302,27 @@ def name_mismatch(kind: str, name: str) -> str | None:
         return None
     if kind in COMPATIBLE.get(implied, frozenset({implied})):
         return None
-    if implied == "gzip" and kind == "tar":
-        return None  # an uncompressed tar named .tgz: every tar reader copes
-    shown = name.rsplit("/", 1)[-1]
+    shown = base_name(name)
     return (f"named {shown!r}, which says {DESCRIPTIONS.get(implied, implied)}, "
             f"but the content is {DESCRIPTIONS.get(kind, kind)}")
+
+
+def savedmodel_roots(names: list[str]) -> list[str]:
+    """The SavedModel roots among member names (``""`` for the top): every directory
+    holding ``saved_model.pb`` or ``saved_model.pbtxt``, a root nested inside another
+    one included (it is a model of its own)."""
+    roots = set()
+    for name in names:
+        head, _, base = name.rpartition("/")
+        if base in SAVED_MODEL_FILES:
+            roots.add(head)
+    return sorted(roots)
+
+
+def root_of(name: str, roots: list[str]) -> str | None:
+    """The innermost SavedModel root (from :func:`savedmodel_roots`) holding member ``name``."""
+    best: str | None = None
+    for root in roots:
+        if (root == "" or name.startswith(root + "/")) and (best is None or len(root) > len(best)):
+            best = root
+    return best

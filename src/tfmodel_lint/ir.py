@@ -13,12 +13,14 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, overload
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast, overload
 
 from tfmodel_lint._records import dataclass, field
 
 if TYPE_CHECKING:
     from tfmodel_lint.proto.tfmodel_lint_pb2 import AttrValue, NodeDef
+
+_T = TypeVar("_T")
 
 #: Call-like ops and the attributes that hold their callee(s), with how the call's
 #: inputs bind to the callee's arguments: the number of leading inputs to skip.
@@ -37,6 +39,9 @@ CALL_ATTRS: Mapping[str, tuple[tuple[str, int], ...]] = {
 }
 
 STRING_DTYPE = 7  # DataType.DT_STRING
+#: Marks the place of a piece that could not be computed or was cut inside a partly
+#: known string value (a constant, a checkpoint value).
+HOLE = b"\x00<?>\x00"
 
 #: Common ops that have no function-valued attribute in TensorFlow's registry (checked
 #: by a test against TF 2.21): the call graph does not scan their attributes. Every
@@ -383,9 +388,52 @@ class KerasRef:
     registered_name: str | None = None
 
 
+class MemoKey(Generic[_T]):
+    """A typed key of :class:`Memo`: the analysis that owns a cached value defines its key
+    (``REACHABILITY: MemoKey[Reachability] = MemoKey("reachability")``), so the cache
+    is typed without the IR knowing the analyses."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"MemoKey({self.name!r})"
+
+
+class Memo:
+    """Per-model cache of derived facts (call graph, reachability, assessments...),
+    computed once on first use."""
+
+    __slots__ = ("_values",)
+
+    def __init__(self) -> None:
+        self._values: dict[MemoKey[Any], Any] = {}
+
+    def get(self, key: MemoKey[_T], compute: Callable[[], _T]) -> _T:
+        if key in self._values:
+            return cast(_T, self._values[key])
+        value = compute()
+        self._values[key] = value
+        return value
+
+    def clear(self) -> None:
+        self._values.clear()
+
+
+#: How a bound input of a SavedModel function is supplied: (kind, detail), kind one of
+#: ``asset`` (detail: the asset file name), ``variable`` (object path), ``graph_node``
+#: (a captured constant's node name) or ``op_output`` (anything else, described).
+BoundInput = tuple[str, str]
+
+
 @dataclass
 class ModelIR:
-    """A loaded artifact. Rules read it; nothing in it executes model content."""
+    """A loaded artifact. Rules read it; nothing in it executes model content.
+
+    The loaders fill every field; the analyses keep what they derive in :attr:`memo`.
+    """
 
     path: str  # display path of the artifact
     format: str  # "savedmodel", "graphdef", "graphdef_text", ...
@@ -396,7 +444,6 @@ class ModelIR:
     assets: list[Asset] = field(default_factory=list)
     saver_filename: str | None = None  # node name of the standard saver's filename input
     restore_op: str | None = None
-    variables: dict[str, str] = field(default_factory=dict)  # graph var name -> object path
     keras_layers: list[KerasLayer] = field(default_factory=list)
     keras_code: list[KerasCode] = field(default_factory=list)
     keras_refs: list[KerasRef] = field(default_factory=list)
@@ -404,8 +451,21 @@ class ModelIR:
     #: Contents of the model's own asset files (relative to assets/), read by the loader,
     #: bounded; None for an asset present but not read (over the per-asset cap).
     asset_contents: dict[str, bytes | None] = field(default_factory=dict)
-    meta: dict[str, str] = field(default_factory=dict)
-    cache: dict[str, Any] = field(default_factory=dict, repr=False)
+    #: The archive member (``dir/model.tflite``, nested ``a.zip!b.tar!m.pb``) the model
+    #: was read from, when the artifact is an archive or a directory holding it.
+    archive_member: str | None = None
+    #: SavedModel object graph: function name -> argument index -> how it is bound.
+    bound_inputs: dict[str, dict[int, BoundInput]] = field(default_factory=dict)
+    #: SavedModel object graph: functions an object method or the saver calls directly
+    #: -> who calls them (``object method 'root'``, ``__saver__``).
+    entry_functions: dict[str, str] = field(default_factory=dict)
+    #: Legacy Keras metadata of user objects: (object path, identifier, metadata JSON).
+    object_metadata: list[tuple[str, str, str]] = field(default_factory=list)
+    #: Variables of the object graph: name or dotted path -> checkpoint object paths.
+    variable_paths: dict[str, list[str]] = field(default_factory=dict)
+    #: String tensors of the SavedModel's checkpoint: checkpoint key -> values (bounded).
+    checkpoint_strings: dict[str, tuple[bytes, ...]] = field(default_factory=dict)
+    memo: Memo = field(default_factory=Memo, repr=False, compare=False)
 
     def all_functions(self) -> Iterator[Function]:
         if self.graph is not None:
@@ -419,9 +479,9 @@ class ModelIR:
 
     def call_sites(self) -> Mapping[str, list[CallSite]]:
         """Callee name -> the nodes that call it. Every function-valued attr counts."""
-        cached = self.cache.get("call_sites")
-        if cached is not None:
-            return cached  # type: ignore[no-any-return]
+        return self.memo.get(CALL_SITES, self._call_sites)
+
+    def _call_sites(self) -> dict[str, list[CallSite]]:
         sites: dict[str, list[CallSite]] = {}
         names = self.functions
 
@@ -444,18 +504,16 @@ class ModelIR:
                             sites.setdefault(callee, []).append(
                                 CallSite(func, nd, attr_name, skip if skip is not None else 0, skip is not None)
                             )
-        self.cache["call_sites"] = sites
         return sites
 
     def callees(self) -> Mapping[str, set[str]]:
-        cached = self.cache.get("callees")
-        if cached is not None:
-            return cached  # type: ignore[no-any-return]
+        return self.memo.get(CALLEES, self._callees)
+
+    def _callees(self) -> dict[str, set[str]]:
         out: dict[str, set[str]] = {}
         for callee, sites in self.call_sites().items():
             for site in sites:
                 out.setdefault(site.caller.name, set()).add(callee)
-        self.cache["callees"] = out
         return out
 
     def reachable_functions(self, roots: Sequence[str]) -> set[str]:
@@ -480,3 +538,7 @@ def func_names(value: AttrValue) -> Iterator[str]:
         for f in value.list.func:
             yield f.name
 
+
+
+CALL_SITES: MemoKey[Mapping[str, list[CallSite]]] = MemoKey("call_sites")
+CALLEES: MemoKey[Mapping[str, set[str]]] = MemoKey("callees")

@@ -12,6 +12,9 @@ hitting it while parsing is reported as ``max_nesting_depth``.
 from __future__ import annotations
 
 from tfmodel_lint._records import dataclass, fields
+from tfmodel_lint.errors import LimitExceededError
+
+__all__ = ["PROTOBUF_DEPTH_ERROR", "PROTOBUF_MAX_DEPTH", "LimitExceededError", "Limits", "check_json", "text_size"]
 
 MiB = 1024 * 1024
 
@@ -49,6 +52,9 @@ class Limits:
     max_string_bytes: int = 16 * MiB
     #: Wall-clock budget per artifact, in seconds (0 disables).
     time_budget: float = 120.0
+    #: Wall-clock budget of the whole run, in seconds (0 disables): many hostile
+    #: artifacts cannot cost the sum of their budgets; what is left unlinted is TFL903.
+    run_time_budget: float = 900.0
 
     @classmethod
     def names(cls) -> list[str]:
@@ -84,12 +90,3 @@ def text_size(text: object, cap: int) -> int:
         return 0
     n = len(text)
     return n if n > cap or 4 * n <= cap else len(text.encode("utf-8", "surrogatepass"))
-
-
-class LimitExceededError(Exception):
-    """An artifact exceeded a limit; ``limit`` names it, ``value`` is its setting."""
-
-    def __init__(self, limit: str, value: object, detail: str) -> None:
-        super().__init__(f"{detail} (limit {limit.replace('_', '-')}={value})")
-        self.limit = limit
-        self.value = value

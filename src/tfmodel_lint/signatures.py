@@ -7,13 +7,14 @@ installed as ``tfmodel_lint._signatures``). Extra data packs can be added with
 
 from __future__ import annotations
 
-import importlib
 import json
+import pkgutil
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from tfmodel_lint._records import dataclass
 from tfmodel_lint.findings import CATEGORIES
+from tfmodel_lint.fsutil import TextFileError, read_small_text
 
 BUILTIN_PACKAGE = "tfmodel_lint._signatures"
 BUILTIN_FILE = "tf_ops.json"
@@ -92,21 +93,28 @@ def parse(data: object, source: str) -> dict[str, OpSignature]:
     return ops
 
 
-def load(extra: Sequence[Path] = ()) -> SignatureDB:
+def builtin_data(name: str) -> bytes:
+    """A data file shipped in the package, through its loader (``pkgutil.get_data``:
+    a directory, a wheel installed anywhere, a zip on the import path alike)."""
     try:
-        # The package's own directory, without importlib.resources (start-up time).
-        package = importlib.import_module(BUILTIN_PACKAGE)
-        directory = Path(package.__file__).parent if package.__file__ else Path(next(iter(package.__path__)))
-        text = (directory / BUILTIN_FILE).read_text(encoding="utf-8")
-    except (OSError, ModuleNotFoundError, StopIteration) as exc:
+        data = pkgutil.get_data(BUILTIN_PACKAGE, name)
+    except (OSError, ImportError) as exc:
         raise SignatureError(f"built-in signatures not found: {exc}") from exc
-    ops = parse(json.loads(text), f"built-in {BUILTIN_FILE}")
+    if data is None:
+        raise SignatureError(f"built-in signatures not found: no loader for {BUILTIN_PACKAGE}")
+    return data
+
+
+def load(extra: Sequence[Path] = ()) -> SignatureDB:
+    ops = parse(json.loads(builtin_data(BUILTIN_FILE)), f"built-in {BUILTIN_FILE}")
     sources = [f"builtin:{BUILTIN_FILE}"]
     for path in extra:
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise SignatureError(f"cannot read signatures {path}: {exc}") from exc
+            data = json.loads(read_small_text(path, "signatures file"))
+        except TextFileError as exc:
+            raise SignatureError(str(exc)) from None
+        except (ValueError, RecursionError) as exc:
+            raise SignatureError(f"cannot read signatures {path}: {exc}") from None
         ops.update(parse(data, str(path)))
         sources.append(str(path))
     return SignatureDB(ops, tuple(sources))

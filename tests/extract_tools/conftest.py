@@ -17,11 +17,7 @@ REPO_ROOT = HERE.parent.parent
 collect_ignore_glob = ["fixtures/*"]
 
 
-@pytest.fixture
-def fake_tf_site(tmp_path: Path) -> Path:
-    """A fake site-packages holding the fixture TensorFlow (``*.py.txt`` -> ``*.py``)."""
-    src = FIXTURES / "tf_pkg"
-    site = tmp_path / "site-packages"
+def _site(src: Path, site: Path) -> Path:
     for p in src.rglob("*"):
         if p.is_dir() or p.name == "README.md":
             continue
@@ -32,3 +28,15 @@ def fake_tf_site(tmp_path: Path) -> Path:
         dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(p, dest)
     return site
+
+
+@pytest.fixture
+def fake_tf_site(tmp_path: Path) -> Path:
+    """A fake site-packages holding the fixture TensorFlow (``*.py.txt`` -> ``*.py``)."""
+    return _site(FIXTURES / "tf_pkg", tmp_path / "site-packages")
+
+
+@pytest.fixture
+def fake_tf_core_site(tmp_path: Path) -> Path:
+    """A fake TF 2.1 wheel in the ``tensorflow_core/`` layout."""
+    return _site(FIXTURES / "tf_core_pkg", tmp_path / "core-site-packages")

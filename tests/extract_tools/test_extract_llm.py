@@ -272,7 +272,7 @@ def test_helpers() -> None:
 def test_regenerate_with_llm_marks_disagreements(
     server: tuple[str, Script], tmp_path: Path, fake_tf_site: Path
 ) -> None:
-    from extract_tools import regenerate, review
+    from extract_tools import inputs, regenerate, review
     from extract_tools.registry import parse_dump
 
     url, script = server
@@ -307,15 +307,20 @@ def test_regenerate_with_llm_marks_disagreements(
     (refs / "v1.0.0").write_text("read_file,  ReadFile,  tensorflow-v1.0.0/tensorflow/python/ops/gen_io_ops.py\n")
     decisions = review.Decisions()
     decisions.items["ReadFile"] = review.Decision(
-        "ReadFile", "accept", ["file_read"], [{"name": "filename", "role": "path"}], [], "Reads."
+        "ReadFile", "accept", ["file_read"], [{"name": "filename", "role": "path"}], [], "Reads.", reason="r"
     )
     decisions.save(tmp_path / "decisions.json")
     out = tmp_path / "signatures"
     out.mkdir()
+    inputs.save_presence(inputs.presence_from_dir(refs), tmp_path / "presence.json")
+    inputs.save_threat_model([], "fixture", tmp_path / "tm.json")
     opts = regenerate.Options(
         tf_root=fake_tf_site,
         registry_file=tmp_path / "registry.json",
-        reference_dir=refs,
+        presence_file=tmp_path / "presence.json",
+        threat_model_file=tmp_path / "tm.json",
+        addon_data_dir=tmp_path / "no-addons",
+        report_dir=tmp_path / "reports",
         out=out,
         classifier="llm",
         decisions=tmp_path / "decisions.json",
@@ -333,6 +338,9 @@ def test_regenerate_with_llm_marks_disagreements(
     assert "ReadFile" not in queue  # decided, and the classifiers agree with the decision
     trail = json.loads((opts.data_dir / "provenance_9.9.9.json").read_text())
     assert trail["ops"]["ReadFile"]["llm"]["round2"]["votes"] == [["file_read"]]
+    # the evidence is the union of both classifiers: HiddenWrite is published with both views
+    published = json.loads((out / "tf_ops.json").read_text())["ops"]
+    assert published["HiddenWrite"]["categories"] == ["file_write", "network_send"]
     # a rerun costs nothing: every answer comes from the cache
     assert regenerate.run(opts) == 0
     assert len(script.requests) == 2 * len(labels)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from extract_tools.capanalysis.evidence import Arg, OpEvidence
-from extract_tools.capanalysis.offline import classify
+from extract_tools.capanalysis.offline import classify, resource_flow
 from extract_tools.capanalysis.taxonomy import ALL_SUBCATEGORIES, categories_of
 from extract_tools.kernels import KernelIndex, extract_kernels
 
@@ -153,4 +153,63 @@ def test_target_guesses() -> None:
     r = classify(OpEvidence("ReadFile", docstring="Reads a file.", args=[Arg("filename", "input", S)]))
     assert [(t.kind, t.name, t.role) for t in r.targets] == [("input", "filename", "path")]
     j = r.to_json()
-    assert j["classifier"] == "offline-1" and j["targets"][0]["role"] == "path"
+    assert j["classifier"] == "offline-2" and j["targets"][0]["role"] == "path"
+
+
+def _ev(op: str, *args: tuple[str, str], doc: str = "", aliases: dict[str, list[str]] | None = None) -> OpEvidence:
+    return OpEvidence(op, docstring=doc, args=[Arg(n, "input", t) for n, t in args], aliases=aliases or {})
+
+
+def test_payloads_of_writing_ops() -> None:
+    r = classify(_ev("WriteFile", ("filename", "string"), ("contents", "string")))
+    assert r.capabilities == ["file_write"]
+    assert [(t.name, t.role) for t in r.payloads] == [("contents", "data")]
+    r = classify(_ev("SaveV2", ("prefix", "string"), ("tensor_names", "string"), ("tensors", "list(T)")))
+    assert [(t.name, t.role) for t in r.payloads] == [("tensor_names", "names"), ("tensors", "data")]
+    # a reading op has no payload even with an input called `input`
+    assert classify(_ev("ReadSomething", ("filename", "string"), ("input", "string"))).payloads == []
+
+
+def test_serialized_graph_is_code_execution() -> None:
+    r = classify(_ev("DatasetFromGraph", ("graph_def", "string"), doc="Creates a dataset from the given `graph_def`."))
+    assert r.capabilities == ["code_execution"]
+    assert [(t.name, t.role) for t in r.payloads] == [("graph_def", "data")] and r.targets == []
+
+
+def test_resource_flow_reaches_writers_not_readers() -> None:
+    evidence = {
+        ev.op: ev
+        for ev in (
+            _ev("CreateSummaryFileWriter", ("writer", "resource"), ("logdir", "string")),
+            _ev("WriteSummary", ("writer", "resource"), ("step", "int64"), ("tensor", "T"), ("tag", "string")),
+            _ev("FlushSummaryWriter", ("writer", "resource"), doc="TODO: add doc."),
+            _ev("InitializeTableFromTextFileV2", ("table_handle", "resource"), ("filename", "string")),
+            _ev("LookupTableFindV2", ("table_handle", "resource"), ("keys", "Tin")),
+        )
+    }
+    before = {op: classify(ev) for op, ev in evidence.items()}
+    assert before["WriteSummary"].capabilities == [] and before["FlushSummaryWriter"].capabilities == []
+    after = resource_flow(evidence, before)
+    assert after["WriteSummary"].capabilities == ["file_write"]
+    assert after["WriteSummary"].targets == []  # the path is on CreateSummaryFileWriter
+    assert [(t.name, t.role) for t in after["WriteSummary"].payloads] == [("tensor", "data"), ("tag", "names")]
+    assert after["WriteSummary"].via_resource == ("writer", ("CreateSummaryFileWriter",))
+    assert after["FlushSummaryWriter"].capabilities == ["file_write"]
+    # a table filled from a file is read once: its users work on memory
+    assert before["InitializeTableFromTextFileV2"].capabilities == ["file_read"]
+    assert after["LookupTableFindV2"].capabilities == []
+
+
+def test_argument_named_after_what_callers_pass() -> None:
+    plain = classify(_ev("IO>AudioReadableInit", ("input", "string")))
+    assert plain.capabilities == []
+    r = classify(_ev("IO>AudioReadableInit", ("input", "string"), aliases={"input": ["filename"]}))
+    assert r.capabilities == ["file_read"] and [(t.name, t.role) for t in r.targets] == [("input", "path")]
+    assert any("callers pass `filename`" in s.label for s in r.signals)
+
+
+def test_network_service_names() -> None:
+    assert classify(_ev("IO>KafkaReadableNext", ("input", "resource"))).capabilities == ["network_receive"]
+    assert classify(_ev("IO>PulsarWritableWrite", ("input", "resource"))).capabilities == ["network_send"]
+    assert classify(_ev("IO>KafkaDecodeAvro", ("input", "string"))).capabilities == []  # a codec
+    assert classify(_ev("BigtablePrintFilter")).capabilities == []  # a request builder

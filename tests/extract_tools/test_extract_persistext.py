@@ -139,3 +139,36 @@ def test_compare_groups_every_difference(fake_tf_site: Path) -> None:
     assert "unexplained-extra" in extras  # _hidden_write: its file is in the reference
     md = compare.render_section(c)
     assert "**matches** (function, op and file equal) | **2**" in md
+
+
+def test_tensorflow_core_layout(fake_tf_core_site: Path) -> None:
+    """TF 1.15/2.0/2.1 wheels: the wrappers live in tensorflow_core/, tensorflow/ only forwards."""
+    root = persistext.find_tensorflow([str(fake_tf_core_site)])
+    assert (root.base, root.package_name) == (fake_tf_core_site.resolve(), "tensorflow_core")
+    assert persistext.resolve_root(fake_tf_core_site / "tensorflow_core") == root
+    assert persistext.detect_tf_version(root) == "2.1.0"
+    res = persistext.extract(root)
+    assert res.files_scanned == ["tensorflow_core/python/ops/gen_io_ops.py"]
+    w = _by_api(res)
+    assert w["read_file"].op_name == "ReadFile" and w["read_file"].path == "tensorflow_core/python/ops/gen_io_ops.py"
+    assert w["read_file"].via == ("apply_op_helper", "fast_path")
+    assert w["read_file_eager_fallback"].kind == persistext.KIND_FALLBACK
+    # the authors' lists for 1.15-2.1 use the same tensorflow_core/ paths: a reference line matches as is
+    ref = persistext.parse_list("read_file,  ReadFile,  tensorflow-v2.1.0/tensorflow_core/python/ops/gen_io_ops.py\n")
+    assert compare.compare(res, ref, "core").matches == 1
+
+
+def test_a_run_that_finds_nothing_fails(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from extract_tools.cli import main
+
+    ops = tmp_path / "tensorflow" / "python" / "ops"
+    ops.mkdir(parents=True)
+    (ops / "gen_empty_ops.py").write_text('"""Python wrappers around TensorFlow ops."""\nimport os\n')
+    root = persistext.resolve_root(tmp_path)
+    res = persistext.extract(root)
+    assert res.files_scanned and not res.wrappers
+    with pytest.raises(persistext.NothingFound, match="no op wrapper in 1 files"):
+        persistext.check_found(root, res)
+    assert main(["persistext", "--tf-root", str(tmp_path), "--csv", str(tmp_path / "out.csv")]) == 2
+    assert "PersistExt found no op wrapper" in capsys.readouterr().err
+    assert not (tmp_path / "out.csv").exists()

@@ -17,7 +17,7 @@ from tfmodel_lint.analysis import targets as tg
 from tfmodel_lint.analysis.reach import Reach, reachability
 from tfmodel_lint.analysis.values import Evaluator, Unknown, Value, render
 from tfmodel_lint.findings import Location, Severity
-from tfmodel_lint.ir import Function, ModelIR
+from tfmodel_lint.ir import Function, MemoKey, ModelIR
 from tfmodel_lint.policy import op_severity, target_severity, worst
 from tfmodel_lint.signatures import ArgSpec, OpSignature, SignatureDB
 
@@ -132,11 +132,15 @@ _SAVER_OPS = frozenset({"Save", "SaveV2", "SaveSlices", "Restore", "RestoreV2", 
                         "MergeV2Checkpoints"})
 _CHECKPOINT_INPUT = re.compile(r"checkpoint|ckpt", re.IGNORECASE)
 
+CAPABILITY_SITES: MemoKey[list[Site]] = MemoKey("capability_sites")
+ASSESSMENTS: MemoKey[list[Assessment]] = MemoKey("capability_assessments")
+
 
 def find_sites(model: ModelIR, sigdb: SignatureDB) -> list[Site]:
-    cached = model.cache.get("capability_sites")
-    if isinstance(cached, list):
-        return cached
+    return model.memo.get(CAPABILITY_SITES, lambda: _find_sites(model, sigdb))
+
+
+def _find_sites(model: ModelIR, sigdb: SignatureDB) -> list[Site]:
     reach = reachability(model)
     ev = Evaluator(model)
     ops = sigdb.ops
@@ -165,14 +169,14 @@ def find_sites(model: ModelIR, sigdb: SignatureDB) -> list[Site]:
                 value = _arg_value(ev, func, nd, spec)
                 payloads.append(ArgValue(spec, value, ()))
             sites.append(Site(func, nd, sig, tuple(args), tuple(payloads), reach.of(func.name, nd.name, func.is_graph)))
-    model.cache["capability_sites"] = sites
     return sites
 
 
 def assess(model: ModelIR, sigdb: SignatureDB) -> list[Assessment]:
-    cached = model.cache.get("capability_assessments")
-    if isinstance(cached, list):
-        return cached
+    return model.memo.get(ASSESSMENTS, lambda: _assess_all(model, sigdb))
+
+
+def _assess_all(model: ModelIR, sigdb: SignatureDB) -> list[Assessment]:
     out: list[Assessment] = []
     for site in find_sites(model, sigdb):
         for category in site.sig.categories:
@@ -184,7 +188,6 @@ def assess(model: ModelIR, sigdb: SignatureDB) -> list[Assessment]:
         remote = _remote_file_system(site)
         if remote is not None:
             out.append(remote)
-    model.cache["capability_assessments"] = out
     return out
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from tfmodel_lint._records import dataclass
-from tfmodel_lint.ir import ModelIR
+from tfmodel_lint.ir import MemoKey, ModelIR
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,13 +135,11 @@ class Reachability:
         return {name: self.function_entries(name) for name in self.model.functions}
 
 
+REACHABILITY: MemoKey[Reachability] = MemoKey("reachability")
+
+
 def reachability(model: ModelIR) -> Reachability:
-    cached = model.cache.get("reachability")
-    if isinstance(cached, Reachability):
-        return cached
-    reach = Reachability(model)
-    model.cache["reachability"] = reach
-    return reach
+    return model.memo.get(REACHABILITY, lambda: Reachability(model))
 
 
 def entry_map(model: ModelIR) -> Mapping[str, frozenset[str]]:

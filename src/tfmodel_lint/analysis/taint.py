@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from tfmodel_lint._records import dataclass
 from tfmodel_lint.analysis.capabilities import Assessment, assess
 from tfmodel_lint.findings import Severity
-from tfmodel_lint.ir import Function, ModelIR, func_names
+from tfmodel_lint.ir import Function, MemoKey, ModelIR, func_names
 from tfmodel_lint.signatures import SignatureDB
 
 if TYPE_CHECKING:
@@ -104,10 +104,14 @@ class _Graph:
                     yield callee, edge.node
 
 
+TAINT_CHAINS: MemoKey[list[Chain]] = MemoKey("taint_chains")
+
+
 def find_chains(model: ModelIR, sigdb: SignatureDB) -> list[Chain]:
-    cached = model.cache.get("taint_chains")
-    if isinstance(cached, list):
-        return cached
+    return model.memo.get(TAINT_CHAINS, lambda: _find_chains(model, sigdb))
+
+
+def _find_chains(model: ModelIR, sigdb: SignatureDB) -> list[Chain]:
     assessments = assess(model, sigdb)
     sources: dict[NodeKey, Assessment] = {}
     for a in assessments:
@@ -136,7 +140,6 @@ def find_chains(model: ModelIR, sigdb: SignatureDB) -> list[Chain]:
                 chain = _search(graph, reader, listings)
                 if chain is not None:
                     chains.append(chain)
-    model.cache["taint_chains"] = chains
     return chains
 
 

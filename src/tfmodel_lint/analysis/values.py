@@ -29,13 +29,12 @@ from typing import TYPE_CHECKING
 from tfmodel_lint._records import dataclass
 from tfmodel_lint.analysis import numeric
 from tfmodel_lint.analysis.numeric import Num
-from tfmodel_lint.ir import CALL_ATTRS, STRING_DTYPE, Edge, Function, ModelIR
+from tfmodel_lint.analysis.variables import variable_values
+from tfmodel_lint.ir import CALL_ATTRS, HOLE, STRING_DTYPE, Edge, Function, ModelIR
 
 if TYPE_CHECKING:
     from tfmodel_lint.proto.tfmodel_lint_pb2 import NodeDef, TensorProto
 
-#: Marks the place of a piece that could not be computed inside a partly known string.
-HOLE = b"\x00<?>\x00"
 #: Candidate values kept per tensor (the riskiest, when there are more).
 MAX_ITEMS = 64
 #: Elements of a tensor kept in order when they are known exactly (a string split into
@@ -460,15 +459,8 @@ class Evaluator:
             for key, name in sig.inputs.items()
         }
         self._asset_nodes = {a.tensor_name.partition(":")[0]: a.filename for a in model.assets}
-        # The loader's facts about a SavedModel's object graph (kept in one place: the IR
-        # is moving these to typed fields).
-        cache = model.cache
-        bound = cache.get("bound_inputs")
-        self._bound: dict[str, dict[int, tuple[str, str]]] = bound if isinstance(bound, dict) else {}
-        entry = cache.get("entry_functions")
-        self._entry_functions: dict[str, str] = entry if isinstance(entry, dict) else {}
-        saved = cache.get("variable_values")
-        self._saved_variables: Mapping[str, Sequence[bytes]] = saved if isinstance(saved, dict) else {}
+        self._bound = model.bound_inputs
+        self._entry_functions = model.entry_functions
         self._asset_contents: Mapping[str, bytes | None] = model.asset_contents
 
     # public API
@@ -640,7 +632,7 @@ class Evaluator:
 
     def _variable(self, name: str) -> Value:
         """A variable's value as saved in the checkpoint, when the loader could read it."""
-        items = self._saved_variables.get(name)
+        items = variable_values(self.model).get(name)
         if items:
             value = make(items, True)
             return with_unknowns(value, Unknown("variable", name))

@@ -1,97 +1,61 @@
-"""Zip, tar, tar.gz/tgz and gzip archives: lint every model inside, in memory.
+"""Zip, tar and compressed (gzip, bzip2, xz) archives, and the other model files found
+inside a SavedModel's directory: every model inside is linted, in memory.
 
 Nothing is extracted. Member names, types and sizes are checked before anything is
-read; reads are streamed with per-member and per-archive limits (bytes, ratio,
-entries), and one budget of decompressed bytes is shared by an archive and every
-archive nested in it (:func:`archive_budget`), so neither a wide bomb (many members)
-nor a deep one (archives in archives, quines) can spread its output past the limit.
+read (a zip's central directory is counted before :mod:`zipfile` parses it); reads go
+through the artifact's shared :class:`~tfmodel_lint.sources.Budget`, so neither a wide
+bomb (many members) nor a deep one (archives in archives, quines) can spread its output
+past the limits. One routine (:func:`lint_members`) serves every container: SavedModel
+roots inside it are linted as SavedModels, every other member whose name or content
+promises a model is linted through the dispatcher, and known parts of a model (a
+SavedModel's variables, a ``.keras`` file's weights) are never read whole.
 
 A problem with one member (unreadable, malformed, over a limit) becomes a finding on
-that member; the other members are still linted. Models found in members are linted
-with their member path in ``ModelIR.path`` (``archive.zip!dir/model.tflite``) and in
-``ModelIR.meta["archive_member"]``.
+that member; the other members are still linted. Models found in members carry their
+member path (``archive.zip!dir/model.tflite``) in ``ModelIR.archive_member``.
 """
 
 from __future__ import annotations
 
-import contextvars
 import io
 import posixpath
+import struct
 import tarfile
 import zipfile
-import zlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TypeVar
+from pathlib import Path
+from typing import BinaryIO
 
-from tfmodel_lint._records import replace
-from tfmodel_lint.findings import Issue, Location, Severity
-from tfmodel_lint.formats import sniff
-from tfmodel_lint.limits import LimitExceededError, Limits
-from tfmodel_lint.loaders import (
-    LIMIT,
-    MALFORMED,
-    NO_MODEL,
-    UNSAFE_MEMBER,
-    ArtifactError,
-    Loaded,
+from tfmodel_lint.errors import ArtifactError, LimitExceededError, Problem
+from tfmodel_lint.findings import Severity
+from tfmodel_lint.formats import (
+    HEAD_BYTES,
+    SAVED_MODEL_FILES,
+    decompressed_name,
+    promises_model,
+    root_of,
+    savedmodel_roots,
+    sniff,
 )
+from tfmodel_lint.limits import Limits
+from tfmodel_lint.loaders import ArtifactProblem, LoadContext, Loaded, member_problem
 from tfmodel_lint.sources import (
+    BytesSource,
+    Source,
     TarSource,
-    check_ratio,
-    gunzip,
-    read_member,
-    read_tar_member,
+    ZipSource,
+    decompress_stream,
     tar_member_name,
-    tar_members,
+    zip_errors,
 )
 
-#: Severities of the artifact codes, for findings on archive members (the engine looks
-#: them up in the rule registry for whole artifacts).
-SEVERITY = {
-    "TFL901": Severity.MEDIUM,
-    "TFL902": Severity.MEDIUM,
-    "TFL903": Severity.MEDIUM,
-    "TFL904": Severity.LOW,
-    "TFL905": Severity.HIGH,
-    "TFL906": Severity.LOW,
-    "TFL907": Severity.MEDIUM,
-}
-#: Member names that mark a model (besides a sniffed model format).
-MODEL_SUFFIXES = (".pb", ".pbtxt", ".h5", ".hdf5", ".keras", ".tflite", ".meta", ".zip", ".tar", ".tgz", ".gz")
-#: Content kinds worth linting when the member name says nothing.
-MODEL_KINDS = frozenset({"hdf5", "zip", "gzip", "tar", "tflite", "protobuf_text", "lfs_pointer"})
 #: Most findings about members of one archive before the rest are summarised.
 MAX_MEMBER_ISSUES = 200
-SAVED_MODEL_FILES = ("saved_model.pb", "saved_model.pbtxt")
-
-_BUDGET: contextvars.ContextVar[tuple[list[int], int] | None] = contextvars.ContextVar("archive_budget", default=None)
-
-
-@contextmanager
-def archive_budget(limits: Limits, size: int) -> Iterator[tuple[list[int], int]]:
-    """The decompressed-bytes budget of the outermost archive being read (and its
-    compressed size, for the whole-archive ratio); nested archives share it."""
-    current = _BUDGET.get()
-    if current is not None:
-        yield current
-        return
-    state = ([limits.max_archive_bytes], max(size, 1))
-    token = _BUDGET.set(state)
-    try:
-        yield state
-    finally:
-        _BUDGET.reset(token)
-
-
-def _check_archive_ratio(state: tuple[list[int], int], limits: Limits) -> None:
-    used = limits.max_archive_bytes - state[0][0]
-    check_ratio(used, state[1], limits, "the archive as a whole")
-
-
-def member_issue(code: str, member: str, message: str, severity: Severity | None = None) -> Issue:
-    return Issue(code, severity if severity is not None else SEVERITY.get(code, Severity.MEDIUM),
-                 "artifact", Location(member=member), message, (), key=member)
+#: Files of a SavedModel that belong to it (never linted as models of their own).
+SAVEDMODEL_PARTS = frozenset({*SAVED_MODEL_FILES, "fingerprint.pb", "keras_metadata.pb"})
+#: Members of a Keras 3 ``.keras`` archive that are parts of the model, not models.
+KERAS_PARTS = frozenset({"config.json", "metadata.json", "model.weights.h5", "model.weights.npz"})
 
 
 def unsafe_name(name: str) -> str | None:
@@ -106,107 +70,155 @@ def unsafe_name(name: str) -> str | None:
     return None
 
 
-def _depth_check(limits: Limits, depth: int) -> None:
-    if depth > limits.max_archive_depth:
-        raise LimitExceededError("max_archive_depth", limits.max_archive_depth, "archives nested too deeply")
+def link_stays_inside(member: str, target: str) -> bool:
+    """Whether a symlink member pointing at ``target`` (relative) resolves inside the archive."""
+    if not target or target.startswith(("/", "\\")) or (len(target) > 1 and target[1] == ":"):
+        return False
+    joined = posixpath.normpath(posixpath.join(posixpath.dirname(member), target.replace("\\", "/")))
+    return joined != ".." and not joined.startswith("../") and not joined.startswith("/")
 
 
-def _looks_like_model(name: str, head: bytes) -> bool:
-    base = posixpath.basename(name).lower()
-    if base.endswith(MODEL_SUFFIXES) or base == "model.json":
-        return True
-    kind = sniff(head, name)
-    if kind in MODEL_KINDS:
-        return True
-    return kind == "json" and b'"modelTopology"' in head
+class Collector:
+    """Gathers models and member findings from one container."""
 
-
-class _Collector:
-    """Gathers models and member findings from one archive."""
-
-    def __init__(self, fmt: str, display: str) -> None:
+    def __init__(self, fmt: str) -> None:
         self.loaded = Loaded(fmt)
-        self.display = display
         self.dropped = 0
 
-    def issue(self, issue: Issue) -> None:
-        if len(self.loaded.issues) >= MAX_MEMBER_ISSUES:
+    def add_problem(self, problem: ArtifactProblem) -> None:
+        if len(self.loaded.problems) >= MAX_MEMBER_ISSUES:
             self.dropped += 1
             return
-        self.loaded.issues.append(issue)
+        self.loaded.problems.append(problem)
 
-    def nested(self, member: str, inner: Loaded) -> None:
-        for model in inner.models:
-            outer = model.meta.get("archive_member")
-            model.meta["archive_member"] = f"{member}!{outer}" if outer else member
-            self.loaded.models.append(model)
-        for issue in inner.issues:
-            loc = issue.location
-            where = f"{member}!{loc.member}" if loc.member else member
-            self.issue(replace(issue, location=replace(loc, member=where), key=f"{where}|{issue.key}"))
+    def merge(self, inner: Loaded) -> None:
+        self.loaded.models.extend(inner.models)
+        for problem in inner.problems:
+            self.add_problem(problem)
 
-    def error(self, member: str, exc: Exception) -> None:
-        if isinstance(exc, ArtifactError):
-            self.issue(member_issue(exc.code, member, f"{member}: {exc.message}"))
-        else:
-            self.issue(member_issue(LIMIT, member, f"{member}: limit exceeded: {exc}"))
-
-    def finish(self, empty_message: str) -> Loaded:
+    def finish(self, empty_message: str | None) -> Loaded:
         if self.dropped:
-            self.loaded.issues.append(member_issue(
-                LIMIT, "", f"{self.dropped} more findings about archive members not shown", Severity.MEDIUM))
-        if not self.loaded.models and not self.loaded.issues:
-            raise ArtifactError(NO_MODEL, empty_message)
+            self.loaded.problems.append(ArtifactProblem(
+                Problem.LIMIT, f"{self.dropped} more findings about archive members not shown", key="more-members",
+                severity=Severity.HIGH))
+        if empty_message is not None and not self.loaded.models and not self.loaded.problems:
+            raise ArtifactError(Problem.NO_MODEL, empty_message)
         return self.loaded
 
 
-def _lint_member(col: _Collector, member: str, data: bytes, limits: Limits, depth: int,
-                 read_other: Callable[[str], bytes | None] | None = None) -> None:
-    """Lint one member; a TF.js model.json may read its weight shards from the archive."""
-    from tfmodel_lint.loaders.dispatch import load_bytes
-    from tfmodel_lint.loaders.tfjs import archive_reader, sibling_files
-
-    reader = archive_reader(member, read_other) if read_other is not None else None
-    try:
-        with sibling_files(reader):
-            inner = load_bytes(data, member, f"{col.display}!{member}", limits, depth + 1)
-    except (ArtifactError, LimitExceededError) as exc:
-        col.error(member, exc)
-        return
-    col.nested(member, inner)
-
-
-_Info = TypeVar("_Info", zipfile.ZipInfo, tarfile.TarInfo)
-
-
-def _lint_candidates(col: _Collector, candidates: Sequence[tuple[str, _Info]], head: Callable[[_Info], bytes],
-                     read: Callable[[_Info], bytes], state: tuple[list[int], int], limits: Limits, depth: int,
-                     read_other: Callable[[str], bytes | None]) -> None:
-    """Lint every member that looks like a model (zip and tar alike); stop once the
-    archive's decompression budget is spent."""
-    for member, info in candidates:
-        try:
-            if not _looks_like_model(member, head(info)):
-                continue
-            content = read(info)
-            _check_archive_ratio(state, limits)
-        except (ArtifactError, LimitExceededError) as exc:
-            col.error(member, exc)
-            if state[0][0] <= 0:
-                break
+def lint_members(col: Collector, source: Source, ctx: LoadContext, names: list[str],
+                 skip_parts: frozenset[str] = frozenset(), top_is_model: bool = False) -> None:
+    """Lint what ``names`` (members of ``source``) hold: each SavedModel root as a
+    SavedModel, then every other member whose name or content promises a model, except
+    the parts of a SavedModel and ``skip_parts`` (at the top). ``top_is_model``: the
+    container itself is a SavedModel already loaded (its own root is not loaded again)."""
+    roots = savedmodel_roots(names)
+    for root in roots:
+        if root == "" and top_is_model:
             continue
-        _lint_member(col, member, content, limits, depth, read_other)
+        col.merge(ctx.load_member(source, root + "/" if root else "", root or "."))
+        if ctx.budget.left <= 0:
+            return
+    for name in names:
+        if name in skip_parts:
+            continue
+        owner = root_of(name, roots)
+        if owner is not None:
+            rel = name[len(owner) + 1:] if owner else name
+            if rel in SAVEDMODEL_PARTS or rel.startswith("variables/"):
+                continue
+        try:
+            head = source.read_range(name, 0, HEAD_BYTES)
+        except ArtifactError as exc:
+            col.add_problem(member_problem(exc.problem, name, f"{name}: {exc.message}"))
+            continue
+        except OSError as exc:
+            col.add_problem(member_problem(Problem.UNREADABLE, name, f"{name}: cannot read: {exc.strerror or exc}"))
+            continue
+        if not head or not promises_model(name, head):
+            continue
+        col.merge(ctx.load_member(source, name))
+        if ctx.budget.left <= 0:
+            break
 
 
-def _member_reader(read: Callable[[str], bytes], names: set[str]) -> Callable[[str], bytes | None]:
-    def read_other(name: str) -> bytes | None:
-        name = posixpath.normpath(name)
-        return read(name) if name in names else None
-
-    return read_other
+# -- SavedModel directories ------------------------------------------------------------
 
 
-# -- zip -----------------------------------------------------------------------------
+def extra_members_hook(source: Source, ctx: LoadContext, loaded: Loaded) -> None:
+    """SavedModel hook: lint the other model files inside the SavedModel's directory
+    (``sm/extra/evil.pb``, a model among the assets); the SavedModel's own parts and
+    nested SavedModels' parts are not models of their own."""
+    try:
+        names = source.names()
+    except LimitExceededError as exc:
+        loaded.problems.append(ArtifactProblem(Problem.LIMIT, f"other files not checked: {exc}", key="members"))
+        return
+    if len(names) <= 1:
+        return
+    col = Collector(loaded.format)
+    lint_members(col, source, ctx, names, top_is_model=True)
+    loaded.models.extend(col.loaded.models)
+    loaded.problems.extend(col.finish(None).problems)
+
+
+# -- zip -------------------------------------------------------------------------------
+
+_EOCD = b"PK\x05\x06"
+_EOCD64_LOCATOR = b"PK\x06\x07"
+_CENTRAL = b"PK\x01\x02"
+
+
+def check_central_directory(fp: BinaryIO, size: int, limits: Limits) -> None:
+    """Count the central directory's entries before :mod:`zipfile` turns each into an
+    object: a directory of millions of entries is refused at the entry limit, with
+    memory in proportion to the limit, not to the file."""
+    tail_size = min(size, 22 + 65535)
+    fp.seek(size - tail_size)
+    tail = fp.read(tail_size)
+    pos = tail.rfind(_EOCD)
+    if pos < 0 or pos + 22 > len(tail):
+        return  # zipfile reports it
+    _entries, cd_size, _cd_offset = struct.unpack_from("<HII", tail, pos + 10)
+    end = size - tail_size + pos  # the directory ends where the end record (or the zip64 one) starts
+    if cd_size == 0xFFFFFFFF:
+        loc = pos - 20
+        if loc >= 0 and tail[loc:loc + 4] == _EOCD64_LOCATOR:
+            (eocd64,) = struct.unpack_from("<Q", tail, loc + 8)
+            fp.seek(eocd64)
+            rec = fp.read(56)
+            if len(rec) == 56 and rec[:4] == b"PK\x06\x06":
+                (cd_size,) = struct.unpack_from("<Q", rec, 40)
+                end = eocd64
+    cap = limits.max_archive_entries
+    # The declared count can lie (zipfile ignores it): walk the entries' fixed headers,
+    # stopping at the cap, before zipfile makes an object of each.
+    start = end - cd_size
+    if cd_size <= 0 or start < 0:
+        return
+    fp.seek(start)
+    pos = 0
+    count = 0
+    chunk = b""
+    while pos < cd_size:
+        need = pos + 46 - len(chunk)
+        if need > 0:
+            more = fp.read(min(cd_size - len(chunk), max(need, 1 << 16)))
+            if not more:
+                return
+            chunk += more
+            continue
+        if chunk[pos:pos + 4] != _CENTRAL:
+            return
+        name_len, extra_len, comment_len = struct.unpack_from("<HHH", chunk, pos + 28)
+        pos += 46 + name_len + extra_len + comment_len
+        count += 1
+        if count > cap:
+            raise LimitExceededError("max_archive_entries", cap, f"the zip directory holds more than {cap} members")
+        if pos > (1 << 20) and pos < len(chunk):
+            chunk = chunk[pos:]
+            cd_size -= pos
+            pos = 0
 
 
 def zip_overlaps(infos: list[zipfile.ZipInfo], size: int) -> set[str]:
@@ -230,212 +242,205 @@ def zip_overlaps(infos: list[zipfile.ZipInfo], size: int) -> set[str]:
     return bad
 
 
-def zip_member_issues(infos: list[zipfile.ZipInfo], size: int, limits: Limits) -> tuple[list[Issue], set[str]]:
-    """Findings about member names and types, and the members not to read."""
-    issues: list[Issue] = []
-    skip: set[str] = set()
+def zip_members(infos: list[zipfile.ZipInfo], size: int, limits: Limits,
+                col: Collector) -> dict[str, zipfile.ZipInfo]:
+    """Report dangerous member names and types; return the members safe to read."""
+    safe: dict[str, zipfile.ZipInfo] = {}
     seen: set[str] = set()
+    refused: set[str] = set()
     for info in infos:
         name = info.filename
         if len(name) > limits.max_string_bytes:
             raise LimitExceededError("max_string_bytes", limits.max_string_bytes, "zip member name too long")
         problem = unsafe_name(name)
         if problem:
-            issues.append(member_issue(UNSAFE_MEMBER, name, f"{problem}: {name!r}"))
-            skip.add(name)
+            col.add_problem(member_problem(Problem.UNSAFE_MEMBER, name, f"{problem}: {name!r}"))
+            refused.add(name)
         if name in seen:
-            issues.append(member_issue(UNSAFE_MEMBER, name, f"duplicate member name {name!r}"))
+            col.add_problem(member_problem(Problem.UNSAFE_MEMBER, name, f"duplicate member name {name!r}"))
+            refused.add(name)  # which copy wins depends on the extractor: lint none silently
         seen.add(name)
         mode = (info.external_attr >> 16) & 0o170000
         if mode == 0o120000:
-            issues.append(member_issue(UNSAFE_MEMBER, name, f"symlink member {name!r}"))
-            skip.add(name)
+            refused.add(name)  # content is a link target; judged below
         elif mode in (0o020000, 0o060000, 0o010000, 0o140000):
-            issues.append(member_issue(UNSAFE_MEMBER, name, f"device, fifo or socket member {name!r}"))
-            skip.add(name)
+            col.add_problem(member_problem(Problem.UNSAFE_MEMBER, name, f"device, fifo or socket member {name!r}"))
+            refused.add(name)
         if info.flag_bits & 0x1:
-            issues.append(member_issue(UNSAFE_MEMBER, name, f"encrypted member {name!r}: content not checked"))
-            skip.add(name)
-    overlap = zip_overlaps(infos, size)
-    for name in sorted(overlap):
-        issues.append(member_issue(UNSAFE_MEMBER, name,
-                                   f"member {name!r} shares its compressed data with another member (zip bomb)"))
-    skip |= overlap
-    return issues, skip
+            col.add_problem(member_problem(Problem.UNSAFE_MEMBER, name,
+                                           f"encrypted member {name!r}: content not checked"))
+            refused.add(name)
+        if name not in refused and not name.endswith("/"):
+            safe[name] = info
+    for name in sorted(zip_overlaps(infos, size)):
+        col.add_problem(member_problem(Problem.UNSAFE_MEMBER, name,
+                                       f"member {name!r} shares its compressed data with another member (zip bomb)"))
+        safe.pop(name, None)
+    return safe
 
 
-def open_zip(data: bytes, limits: Limits) -> tuple[zipfile.ZipFile, list[zipfile.ZipInfo]]:
+def _zip_links(zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo], limits: Limits, col: Collector) -> None:
+    """Symlink members: one that stays inside the archive is harmless (it is not
+    followed either); one that leaves it is reported."""
+    for info in infos:
+        if (info.external_attr >> 16) & 0o170000 != 0o120000 or unsafe_name(info.filename):
+            continue
+        try:
+            target = zf.read(info)[:4096].decode("utf-8", "replace") if info.file_size <= 4096 else ""
+        except zip_errors():
+            target = ""
+        if not link_stays_inside(info.filename, target):
+            col.add_problem(member_problem(Problem.UNSAFE_MEMBER, info.filename,
+                                           f"symlink member {info.filename!r} -> {target!r} leaves the archive"))
+
+
+@contextmanager
+def open_zip(source: Source, member: str, ctx: LoadContext) -> Iterator[tuple[zipfile.ZipFile, int]]:
+    """The zip in ``member``: opened where it lies on disk (only the directory and the
+    members read are ever in memory), else from its bytes."""
+    path = source.local_path(member)
+    fh: BinaryIO
+    if path is not None:
+        size = path.stat().st_size
+        if size > ctx.limits.max_file_bytes:
+            raise LimitExceededError("max_file_bytes", ctx.limits.max_file_bytes, f"{member} is larger than that")
+        fh = Path(path).open("rb")
+    else:
+        data = source.read(member)
+        size = len(data)
+        fh = io.BytesIO(data)
     try:
-        zf = zipfile.ZipFile(io.BytesIO(data))
+        check_central_directory(fh, size, ctx.limits)
+        try:
+            zf = zipfile.ZipFile(fh)
+        except zip_errors() as exc:
+            raise ArtifactError(Problem.MALFORMED, f"not a valid zip archive: {exc}") from None
+        with zf:
+            yield zf, size
+    finally:
+        fh.close()
+
+
+def load_zip(source: Source, member: str, ctx: LoadContext) -> Loaded:
+    """A zip archive: a Keras 3 ``.keras`` model (``config.json`` at the top), SavedModels
+    and any other model files inside, each linted."""
+    limits = ctx.limits
+    with open_zip(source, member, ctx) as (zf, size):
+        ctx.budget.set_compressed(size)
         infos = zf.infolist()
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError, NotImplementedError,
-            UnicodeDecodeError) as exc:
-        raise ArtifactError(MALFORMED, f"not a valid zip archive: {exc}") from None
-    if len(infos) > limits.max_archive_entries:
-        raise LimitExceededError("max_archive_entries", limits.max_archive_entries, f"{len(infos)} members")
-    return zf, infos
+        if len(infos) > limits.max_archive_entries:
+            raise LimitExceededError("max_archive_entries", limits.max_archive_entries, f"{len(infos)} members")
+        col = Collector("zip")
+        safe = zip_members(infos, size, limits, col)
+        _zip_links(zf, infos, limits, col)
+        zsrc = ZipSource(zf, safe, limits, ctx.budget)
+        names = zsrc.names()
+        skip: frozenset[str] = frozenset()
+        if "config.json" in safe:
+            from tfmodel_lint.loaders.keras_v3 import load_keras_archive
+
+            keras = load_keras_archive(zsrc, ctx)
+            col.loaded.format = keras.format
+            col.merge(keras)
+            skip = KERAS_PARTS
+        roots = savedmodel_roots(names)
+        if roots and col.loaded.format == "zip":
+            col.loaded.format = "savedmodel_zip"
+        lint_members(col, zsrc, ctx, names, skip)
+        return col.finish("zip archive holds no SavedModel and no model file")
 
 
-def load_zip_members(data: bytes, name: str, display: str, limits: Limits, depth: int) -> Loaded:
-    """A zip without a SavedModel and without a top-level ``config.json``: report
-    dangerous member names and types, and lint each member that looks like a model."""
-    _depth_check(limits, depth)
-    zf, infos = open_zip(data, limits)
-    issues, skip = zip_member_issues(infos, len(data), limits)
-    col = _Collector("zip", display)
-    for issue in issues:
-        col.issue(issue)
+# -- tar -------------------------------------------------------------------------------
+
+
+def tar_headers(tar: tarfile.TarFile, limits: Limits) -> list[tarfile.TarInfo]:
+    """Member headers, at most ``max_archive_entries`` of them, without reading data."""
+    members: list[tarfile.TarInfo] = []
+    while True:
+        info = tar.next()
+        if info is None:
+            break
+        members.append(info)
+        if len(members) > limits.max_archive_entries:
+            raise LimitExceededError("max_archive_entries", limits.max_archive_entries,
+                                     f"more than {limits.max_archive_entries} members")
+        if len(info.name) > limits.max_string_bytes:
+            raise LimitExceededError("max_string_bytes", limits.max_string_bytes, "tar member name too long")
+    return members
+
+
+def tar_members(members: list[tarfile.TarInfo], col: Collector) -> dict[str, tarfile.TarInfo]:
+    """Report dangerous member names and types; return the regular members safe to read."""
+    safe: dict[str, tarfile.TarInfo] = {}
     seen: set[str] = set()
-    by_name = {i.filename: i for i in infos if i.filename not in skip and not i.filename.endswith("/")}
-    readable = set(by_name)
-    with archive_budget(limits, len(data)) as state:
-
-        def read_zip(name: str) -> bytes:
-            return read_member(zf, by_name[name], limits, state[0])
-
-        candidates = []
-        for info in infos:
-            member = info.filename
-            if member.endswith("/") or member in skip or member in seen:
-                continue
-            seen.add(member)
-            candidates.append((member, info))
-        _lint_candidates(col, candidates, lambda info: _zip_head(zf, info),
-                         lambda info: read_member(zf, info, limits, state[0]), state, limits, depth,
-                         _member_reader(read_zip, readable))
-    return col.finish("zip archive holds no SavedModel and no model file")
-
-
-def _zip_head(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
-    if info.flag_bits & 0x1:
-        return b""
-    try:
-        with zf.open(info) as fh:
-            return fh.read(512)
-    except (zipfile.BadZipFile, zlib.error, OSError, ValueError, EOFError, NotImplementedError, RuntimeError,
-            UnicodeDecodeError) as exc:
-        raise ArtifactError(MALFORMED, f"cannot read member: {exc}") from None
-
-
-# -- tar -----------------------------------------------------------------------------
-
-
-def _tar_issues(members: list[tarfile.TarInfo]) -> tuple[list[Issue], set[str]]:
-    issues: list[Issue] = []
-    skip: set[str] = set()
-    seen: set[str] = set()
+    refused: set[str] = set()
     for info in members:
         name = tar_member_name(info)
         problem = unsafe_name(info.name)
         if problem:
-            issues.append(member_issue(UNSAFE_MEMBER, name, f"{problem}: {info.name!r}"))
-            skip.add(name)
+            col.add_problem(member_problem(Problem.UNSAFE_MEMBER, name, f"{problem}: {info.name!r}"))
+            refused.add(name)
         if info.issym():
-            issues.append(member_issue(UNSAFE_MEMBER, name, f"symlink member {name!r} -> {info.linkname!r}"))
+            if not link_stays_inside(name, info.linkname):
+                col.add_problem(member_problem(Problem.UNSAFE_MEMBER, name,
+                                               f"symlink member {name!r} -> {info.linkname!r} leaves the archive"))
         elif info.islnk():
-            issues.append(member_issue(UNSAFE_MEMBER, name, f"hard link member {name!r} -> {info.linkname!r}"))
+            if not link_stays_inside(name, posixpath.relpath(info.linkname or ".", posixpath.dirname(name) or ".")):
+                col.add_problem(member_problem(Problem.UNSAFE_MEMBER, name,
+                                               f"hard link member {name!r} -> {info.linkname!r}"))
         elif info.ischr() or info.isblk() or info.isfifo():
-            issues.append(member_issue(UNSAFE_MEMBER, name, f"device or fifo member {name!r}"))
+            col.add_problem(member_problem(Problem.UNSAFE_MEMBER, name, f"device or fifo member {name!r}"))
         if not info.isdir() and name in seen:
-            issues.append(member_issue(UNSAFE_MEMBER, name, f"duplicate member name {name!r}"))
-            skip.add(name)  # which copy wins depends on the extractor: lint none silently
+            col.add_problem(member_problem(Problem.UNSAFE_MEMBER, name, f"duplicate member name {name!r}"))
+            refused.add(name)  # which copy wins depends on the extractor: lint none silently
         if not info.isdir():
             seen.add(name)
-    return issues, skip
+    for info in members:
+        name = tar_member_name(info)
+        if info.isreg() and name not in refused:
+            safe[name] = info
+    return safe
 
 
-def open_tar(data: bytes, limits: Limits) -> tuple[tarfile.TarFile, list[tarfile.TarInfo]]:
+def load_tar(source: Source, member: str, ctx: LoadContext) -> Loaded:
+    """An uncompressed tar (a compressed one comes through :func:`load_compressed`)."""
+    data = source.read(member)
+    ctx.budget.set_compressed(len(data))
+    return tar_from_bytes(data, ctx, "tar")
+
+
+def tar_from_bytes(data: bytes, ctx: LoadContext, fmt: str) -> Loaded:
     try:
         tar = tarfile.open(fileobj=io.BytesIO(data), mode="r:")
-        members = tar_members(tar, limits)
+        members = tar_headers(tar, ctx.limits)
     except (tarfile.TarError, EOFError, OSError, ValueError, UnicodeDecodeError, OverflowError) as exc:
-        raise ArtifactError(MALFORMED, f"not a valid tar archive: {exc}") from None
-    return tar, members
-
-
-def load_tar(data: bytes, name: str, display: str, limits: Limits, depth: int) -> Loaded:
-    _depth_check(limits, depth)
-    tar, members = open_tar(data, limits)
-    issues, skip = _tar_issues(members)
-    col = _Collector("tar", display)
-    for issue in issues:
-        col.issue(issue)
-    with archive_budget(limits, len(data)) as state:
-        regular = [m for m in members if m.isreg() and tar_member_name(m) not in skip]
-        roots = sorted({
-            posixpath.dirname(tar_member_name(m)) for m in regular
-            if posixpath.basename(tar_member_name(m)) in SAVED_MODEL_FILES
-        })
-        if roots:
-            from tfmodel_lint.loaders.dispatch import load_savedmodel_source
-
-            col.loaded.format = "savedmodel_tar"
-            for root in roots:
-                shown = f"{display}!{root}" if root else display
-                try:
-                    inner = load_savedmodel_source(TarSource(tar, regular, root, limits, state[0]), shown, limits)
-                    _check_archive_ratio(state, limits)
-                except (ArtifactError, LimitExceededError) as exc:
-                    col.error(root or ".", exc)
-                    continue
-                if root:
-                    col.nested(root, inner)
-                else:
-                    col.loaded.models.extend(inner.models)
-                    for issue in inner.issues:
-                        col.issue(issue)
-        in_roots = tuple(r + "/" for r in roots if r)
-        by_name = {tar_member_name(m): m for m in regular}
-
-        def read_tar(name: str) -> bytes:
-            return read_tar_member(tar, by_name[name], limits, state[0])
-
-        # Members of a SavedModel were linted above.
-        candidates = [(tar_member_name(info), info) for info in regular
-                      if "" not in roots and not tar_member_name(info).startswith(in_roots)]
-        _lint_candidates(col, candidates, lambda info: _tar_head(tar, info),
-                         lambda info: read_tar_member(tar, info, limits, state[0]), state, limits, depth,
-                         _member_reader(read_tar, set(by_name)))
+        raise ArtifactError(Problem.MALFORMED, f"not a valid tar archive: {exc}") from None
+    col = Collector(fmt)
+    safe = tar_members(members, col)
+    tsrc = TarSource(tar, safe, ctx.limits, ctx.budget)
+    names = tsrc.names()
+    if savedmodel_roots(names):
+        col.loaded.format = "savedmodel_" + fmt
+    lint_members(col, tsrc, ctx, names)
     return col.finish("tar archive holds no model")
 
 
-def _tar_head(tar: tarfile.TarFile, info: tarfile.TarInfo) -> bytes:
-    try:
-        fh = tar.extractfile(info)
-        if fh is None:
-            return b""
-        with fh:
-            return fh.read(512)
-    except (tarfile.TarError, EOFError, OSError, ValueError) as exc:
-        raise ArtifactError(MALFORMED, f"cannot read member: {exc}") from None
+# -- compressed streams ----------------------------------------------------------------
 
 
-# -- gzip ----------------------------------------------------------------------------
-
-
-def _inner_name(name: str) -> str:
-    lowered = name.lower()
-    if lowered.endswith(".tgz"):
-        return name[:-4] + ".tar"
-    if lowered.endswith(".gz"):
-        return name[:-3]
-    return name
-
-
-def load_gzip(data: bytes, name: str, display: str, limits: Limits, depth: int) -> Loaded:
-    """A ``.tar.gz``/``.tgz`` (the usual case) or any gzip-compressed model file."""
-    _depth_check(limits, depth)
-    with archive_budget(limits, len(data)) as state:
-        raw = gunzip(data, limits, state[0], f"gzip stream {name or 'data'}")
-        _check_archive_ratio(state, limits)
-        inner = _inner_name(name)
-        kind = sniff(raw[:512], inner)
-        if kind == "tar" or (inner.lower().endswith(".tar") and kind == "protobuf" and len(raw) % 512 == 0):
-            loaded = load_tar(raw, inner, display, limits, depth)
-            loaded.format = loaded.format.replace("tar", "tar.gz")
-            return loaded
-        from tfmodel_lint.loaders.dispatch import load_bytes
-
-        loaded = load_bytes(raw, inner, display, limits, depth + 1)
-        loaded.format = f"{loaded.format}.gz"
-        return loaded
+def load_compressed(source: Source, member: str, ctx: LoadContext) -> Loaded:
+    """A gzip, bzip2 or xz stream: a compressed tar (``.tar.gz``, ``.tgz``, ``.tar.xz``...)
+    or any compressed model file (``model.pb.gz``)."""
+    data = source.read(member)
+    ctx.budget.set_compressed(len(data))
+    kind = sniff(data[:HEAD_BYTES], member)
+    raw = decompress_stream(kind, data, ctx.limits, ctx.budget, f"{kind} stream {member or 'data'}")
+    del data
+    inner = decompressed_name(posixpath.basename(member))
+    inner_kind = sniff(raw[:HEAD_BYTES], inner)
+    suffix = {"gzip": ".gz", "bzip2": ".bz2", "xz": ".xz"}[kind]
+    if inner_kind == "tar" or (inner.lower().endswith(".tar") and inner_kind == "protobuf" and len(raw) % 512 == 0):
+        return tar_from_bytes(raw, ctx, "tar" + suffix)
+    loaded = ctx.load_inner(BytesSource({inner: raw}, ctx.limits, ctx.budget), inner)
+    loaded.format = f"{loaded.format}{suffix}"
+    return loaded

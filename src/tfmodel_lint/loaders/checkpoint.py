@@ -33,26 +33,21 @@ skipped because of a bound is said in a note. A malformed index raises
 
 from __future__ import annotations
 
-import posixpath
 import struct
-import zlib
-from collections.abc import Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterator
+from typing import Any
 
 from google.protobuf.message import DecodeError
 
 from tfmodel_lint._records import dataclass, field
-from tfmodel_lint.analysis.values import HOLE
-from tfmodel_lint.findings import Issue, Location, Severity
-from tfmodel_lint.limits import LimitExceededError, Limits
-from tfmodel_lint.loaders import MALFORMED, ArtifactError, Loaded
-from tfmodel_lint.sources import DirSource, Source, TarSource, ZipSource, tar_member_name
+from tfmodel_lint.errors import ArtifactError, LimitExceededError, Problem
+from tfmodel_lint.findings import Location, Severity
+from tfmodel_lint.ir import HOLE
+from tfmodel_lint.limits import Limits
+from tfmodel_lint.loaders import ArtifactProblem, LoadContext, Loaded
+from tfmodel_lint.sources import Source
 
-if TYPE_CHECKING:
-    import tarfile
-
-    from tfmodel_lint.ir import Function, ModelIR
-    from tfmodel_lint.proto.tfmodel_lint_pb2 import NodeDef
+MALFORMED = Problem.MALFORMED
 
 MiB = 1024 * 1024
 TABLE_MAGIC = 0xDB4775248B80FB57
@@ -98,10 +93,17 @@ class BundleResult:
     num_shards: int = 0
     #: Problems worth a finding (a compressed block the reader cannot decode...).
     problems: list[str] = field(default_factory=list)
+    #: A bound left something unread (see :meth:`limit`).
+    limited: bool = False
 
     def note(self, text: str) -> None:
         if len(self.notes) < 50:
             self.notes.append(text)
+
+    def limit(self, text: str) -> None:
+        """A note about something a bound left unread."""
+        self.limited = True
+        self.note(text)
 
 
 def _malformed(what: str) -> ArtifactError:
@@ -242,7 +244,7 @@ def table_entries(index: bytes, bounds: BundleBounds, result: BundleResult) -> I
         for key, value in _block_entries(block, bounds.max_entries):
             total += 1
             if total > bounds.max_entries:
-                result.note(f"more than {bounds.max_entries} checkpoint entries; the rest not read")
+                result.limit(f"more than {bounds.max_entries} checkpoint entries; the rest not read")
                 return
             yield key, value
 
@@ -254,100 +256,17 @@ class RangeError(Exception):
     """A byte range that cannot be read within the bounds (said in a note)."""
 
 
-class RangeReader:
-    """Reads byte ranges of a source's members without reading the rest of them."""
-
-    def __init__(self, source: Source, bounds: BundleBounds = DEFAULT_BOUNDS) -> None:
-        self.source = source
-        self.bounds = bounds
-        self._tar: dict[str, tarfile.TarInfo] | None = None
-        self._checked: set[str] = set()
-
-    def read(self, name: str, offset: int, size: int) -> bytes:
-        """Up to ``size`` bytes at ``offset`` of member ``name`` (fewer at its end)."""
-        if offset < 0 or size < 0:
-            raise RangeError(f"negative range ({offset}, {size})")
-        source = self.source
-        if isinstance(source, DirSource):
-            return self._read_dir(source, name, offset, size)
-        if isinstance(source, ZipSource):
-            return self._read_zip(source, name, offset, size)
-        if isinstance(source, TarSource):
-            return self._read_tar(source, name, offset, size)
-        total = source.size(name)  # any other source: whole member, when small enough
-        if total > self.bounds.max_inflate_bytes:
-            raise RangeError(f"{name} ({total} bytes) cannot be read partially from this source")
-        return source.read(name)[offset:offset + size]
-
-    def _read_dir(self, source: DirSource, name: str, offset: int, size: int) -> bytes:
-        path = source.root.joinpath(*name.split("/"))
-        if name not in self._checked:
-            if not source.member_inside(name):
-                raise RangeError(f"{name} is a symlink pointing outside the model directory; not read")
-            self._checked.add(name)
-        try:
-            with path.open("rb") as fh:
-                fh.seek(offset)
-                return fh.read(size)
-        except (OSError, OverflowError) as exc:
-            raise RangeError(f"cannot read {name}: {getattr(exc, 'strerror', None) or exc}") from None
-
-    def _read_zip(self, source: ZipSource, name: str, offset: int, size: int) -> bytes:
-        import zipfile  # only reached for a model inside a zip, already imported by then
-
-        full = posixpath.join(source.prefix, name) if source.prefix else name
-        zf = source.zf
-        try:
-            info = zf.getinfo(full)
-        except KeyError:
-            raise RangeError(f"{name} is missing") from None
-        if info.flag_bits & 0x1:
-            raise RangeError(f"zip member {full!r} is encrypted")
-        offset = min(offset, info.file_size)
-        size = min(size, info.file_size - offset)
-        try:
-            if info.compress_type == zipfile.ZIP_STORED and zf.fp is not None:
-                zf.fp.seek(info.header_offset)
-                header = zf.fp.read(30)
-                if len(header) != 30 or header[:4] != b"PK\x03\x04":
-                    raise RangeError(f"bad local header for zip member {full!r}")
-                name_len, extra_len = struct.unpack_from("<HH", header, 26)
-                zf.fp.seek(info.header_offset + 30 + name_len + extra_len + offset)
-                return bytes(zf.fp.read(size))
-            if offset + size > self.bounds.max_inflate_bytes:
-                raise RangeError(f"zip member {full!r} is compressed and the value lies past its first "
-                                 f"{self.bounds.max_inflate_bytes} bytes; not inflated")
-            with zf.open(info) as fh:
-                fh.seek(offset)
-                return fh.read(size)
-        except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError, zlib.error,
-                OverflowError) as exc:
-            raise RangeError(f"cannot read zip member {full!r}: {exc}") from None
-
-    def _read_tar(self, source: TarSource, name: str, offset: int, size: int) -> bytes:
-        import tarfile  # only reached for a model inside a tar, already imported by then
-
-        if self._tar is None:
-            self._tar = {}
-            for info in source.tar.getmembers():
-                if info.isreg():
-                    self._tar.setdefault(tar_member_name(info), info)
-        full = posixpath.join(source.prefix, name) if source.prefix else name
-        member = self._tar.get(full)
-        fobj = source.tar.extractfile(member) if member is not None else None
-        if fobj is None:
-            raise RangeError(f"{name} is missing")
-        try:
-            with fobj:
-                fobj.seek(offset)
-                return fobj.read(size)
-        except (tarfile.TarError, OSError, EOFError, ValueError, OverflowError) as exc:
-            raise RangeError(f"cannot read tar member {full!r}: {exc}") from None
-
-
-def read_range(source: Source, name: str, offset: int, size: int, bounds: BundleBounds = DEFAULT_BOUNDS) -> bytes:
-    """Up to ``size`` bytes at ``offset`` of a member, without reading the rest of it."""
-    return RangeReader(source, bounds).read(name, offset, size)
+def read_range(source: Source, name: str, offset: int, size: int) -> bytes:
+    """Up to ``size`` bytes at ``offset`` of a member, without reading the rest of it (a
+    compressed zip member is inflated up to there, counted against the archive budget)."""
+    if offset < 0 or size < 0:
+        raise RangeError(f"negative range ({offset}, {size})")
+    try:
+        return source.read_range(name, offset, size)
+    except ArtifactError as exc:
+        raise RangeError(exc.message) from None
+    except (OSError, OverflowError) as exc:
+        raise RangeError(f"cannot read {name}: {getattr(exc, 'strerror', None) or exc}") from None
 
 
 # -- string tensors ----------------------------------------------------------------------
@@ -467,7 +386,7 @@ def read_bundle(
     size = source.size(index_name)
     cap = min(limits.max_file_bytes, bounds.max_index_bytes)
     if size > cap:
-        result.note(f"{index_name} is {size} bytes, more than {cap}; not read")
+        result.limit(f"{index_name} is {size} bytes, more than {cap}; not read")
         return result
     index = source.read(index_name)
     if index.startswith(b"version https://git-lfs"):
@@ -507,20 +426,19 @@ def read_bundle(
     num_shards = result.num_shards
     if num_shards <= 0:
         raise _malformed(f"header says {num_shards} data shards")
-    reader = RangeReader(source, bounds)
     for key, entry in pending:
         if result.string_tensors >= bounds.max_string_tensors:
-            result.note(f"more than {bounds.max_string_tensors} string tensors; the rest not read")
+            result.limit(f"more than {bounds.max_string_tensors} string tensors; the rest not read")
             break
         if result.bytes_read >= bounds.max_total_bytes:
-            result.note(f"read {result.bytes_read} bytes of string tensors; the rest not read")
+            result.limit(f"read {result.bytes_read} bytes of string tensors; the rest not read")
             break
-        _read_one(reader, prefix, key, entry, num_shards, bounds, result)
+        _read_one(source, prefix, key, entry, num_shards, bounds, result)
     return result
 
 
 def _read_one(
-    reader: RangeReader, prefix: str, key: str, entry: Any, num_shards: int, bounds: BundleBounds, result: BundleResult
+    source: Source, prefix: str, key: str, entry: Any, num_shards: int, bounds: BundleBounds, result: BundleResult
 ) -> None:
     if entry.slices:
         result.note(f"{key!r}: a partitioned (sliced) string tensor; not read")
@@ -540,7 +458,7 @@ def _read_one(
         result.note(f"{key!r}: invalid offset or size ({entry.offset}, {entry.size})")
         return
     shard = _shard_name(prefix, entry.shard_id, num_shards)
-    if not reader.source.exists(shard):
+    if not source.exists(shard):
         result.note(f"{key!r}: data shard {shard} is missing")
         return
     notes: list[str] = []
@@ -549,7 +467,7 @@ def _read_one(
         size = min(size, entry.size - rel, bounds.max_total_bytes - result.bytes_read)
         if size <= 0:
             return b""
-        got = reader.read(shard, entry.offset + rel, size)
+        got = read_range(source, shard, entry.offset + rel, size)
         result.bytes_read += len(got)
         return got
 
@@ -568,7 +486,7 @@ def _read_one(
         result.note(str(exc) if repr(key) in str(exc) else f"{key!r}: {exc}")
         return
     for text in notes:
-        result.note(text)
+        (result.limit if "only the first" in text else result.note)(text)
     result.values[key] = values
 
 
@@ -580,161 +498,36 @@ def read_string_variables(
     return read_bundle(source, limits, bounds).values
 
 
-# -- mapping checkpoint keys to the names the graph uses ---------------------------------
+def _problem(problem: Problem, message: str, key: str, severity: Severity | None = None) -> ArtifactProblem:
+    return ArtifactProblem(problem, message, Location(member=INDEX_NAME), key, severity)
 
 
-def _merge(values: Sequence[bytes], more: Sequence[bytes], cap: int) -> tuple[bytes, ...]:
-    seen = dict.fromkeys(values)
-    for v in more:
-        if len(seen) >= cap:
-            break
-        seen.setdefault(v, None)
-    return tuple(seen)
-
-
-def _string_consts(func: Function, nd: NodeDef, position: int) -> list[bytes] | None:
-    edge = func.input_edge(nd, position)
-    for _ in range(8):
-        src = edge.node if edge is not None else None
-        if src is None:
-            return None
-        if src.op in ("Identity", "Snapshot"):
-            edge = func.input_edge(src, 0)
-            continue
-        if src.op == "Const" and "value" in src.attr:
-            return list(src.attr["value"].tensor.string_val)
-        return None
-    return None
-
-
-def _variable_node_names(nd: NodeDef) -> list[str]:
-    names = [nd.name]
-    if "shared_name" in nd.attr and nd.attr["shared_name"].s:
-        names.append(nd.attr["shared_name"].s.decode("utf-8", "backslashreplace"))
-    return names
-
-
-_VARIABLE_OPS = ("VarHandleOp", "VariableV2", "Variable", "_VarHandlesOp")
-_RESTORE_OPS = ("RestoreV2",)
-_ASSIGN_OPS = ("AssignVariableOp", "Assign")
-
-
-def _handle_names(model: ModelIR, func: Function, text: str, depth: int = 0) -> list[str]:
-    """Names of the variable(s) a handle input designates, across call boundaries (the
-    restore function gets the variables' handles as arguments)."""
-    edge = func.resolve_input(text)
-    if edge is None or depth > 4:
-        return []
-    if edge.node is not None:
-        src = edge.node
-        if src.op in _VARIABLE_OPS:
-            return _variable_node_names(src)
-        if src.op == "Identity" and src.input:
-            return _handle_names(model, func, src.input[0], depth + 1)
-        return []
-    names: list[str] = []
-    for site in model.call_sites().get(func.name, [])[:16]:
-        if not site.bound:
-            continue
-        inputs = site.caller.data_inputs(site.node)
-        pos = site.skip_inputs + edge.index
-        if pos < len(inputs):
-            names.extend(_handle_names(model, site.caller, inputs[pos], depth + 1))
-    return names
-
-
-def restore_key_map(model: ModelIR) -> dict[str, str]:
-    """Variable node name / ``shared_name`` -> checkpoint key, from the restore ops.
-
-    The standard saver's restore function reads each key with ``RestoreV2`` and assigns
-    output k to the k-th variable (``AssignVariableOp(handle, Identity(RestoreV2:k))``);
-    in TF2 SavedModels the handles are arguments bound to the top-level ``VarHandleOp``
-    nodes that signatures and methods capture.
-    """
-    out: dict[str, str] = {}
-    for func in model.all_functions():
-        restores: dict[str, list[bytes]] = {}
-        assigns: list[NodeDef] = []
-        for nd in func.nodes_with_op(lambda op: op in _RESTORE_OPS or op in _ASSIGN_OPS):
-            if nd.op in _RESTORE_OPS:
-                names = _string_consts(func, nd, 1)
-                if names:
-                    restores[nd.name] = names
-            elif nd.op in _ASSIGN_OPS:
-                assigns.append(nd)
-        if not restores:
-            continue
-        for nd in assigns:
-            edge = func.input_edge(nd, 1)
-            hops = 0
-            while edge is not None and edge.node is not None and edge.node.op in ("Identity", "Snapshot") and hops < 8:
-                edge = func.input_edge(edge.node, 0)
-                hops += 1
-            if edge is None or edge.node is None or edge.node.name not in restores:
-                continue
-            keys = restores[edge.node.name]
-            if not 0 <= edge.index < len(keys):
-                continue
-            key = keys[edge.index].decode("utf-8", "backslashreplace")
-            for name in _handle_names(model, func, func.data_inputs(nd)[0]):
-                out.setdefault(name, key)
-    return out
-
-
-def variable_values_for(
-    model: ModelIR, values: Mapping[str, tuple[bytes, ...]], cap: int
-) -> dict[str, tuple[bytes, ...]]:
-    """``{name: values}`` keyed by checkpoint key, object path, ``SavedVariable.name`` and
-    variable node name / ``shared_name``. Names shared by several variables (TF2 names
-    every unnamed variable ``Variable``) get the union of their values."""
-    out: dict[str, tuple[bytes, ...]] = dict(values)
-
-    def add(name: str, vals: tuple[bytes, ...]) -> None:
-        if not name or name in values:
-            return
-        out[name] = _merge(out.get(name, ()), vals, cap)
-
-    paths = model.cache.get("variable_paths")
-    if isinstance(paths, dict):
-        for name, objpaths in paths.items():
-            for objpath in objpaths if isinstance(objpaths, (list, tuple)) else (objpaths,):
-                key = f"{objpath}{VARIABLE_SUFFIX}"
-                if key in values:
-                    add(str(name), values[key])
-    for name, key in restore_key_map(model).items():
-        if key in values:
-            add(name, values[key])
-    # TF1 graphs: the checkpoint key is the variable's op name.
-    for func in model.all_functions():
-        for nd in func.nodes_with_op(_VARIABLE_OPS.__contains__):
-            if nd.op in _VARIABLE_OPS and nd.name in values:
-                for name in _variable_node_names(nd)[1:]:
-                    add(name, values[nd.name])
-    return out
-
-
-def variables_hook(source: Source, display: str, limits: Limits, loaded: Loaded) -> None:
-    """SavedModel hook: put ``model.cache["variable_values"]`` on every loaded model."""
+def variables_hook(source: Source, ctx: LoadContext, loaded: Loaded) -> None:
+    """SavedModel hook: the string tensors of the checkpoint on every loaded model
+    (``ModelIR.checkpoint_strings``); what could not be read is reported: values of
+    string variables (paths among them) may be missing from the analysis."""
     if not loaded.models or not source.exists(INDEX_NAME):
         return
     try:
-        result = read_bundle(source, limits)
+        result = read_bundle(source, ctx.limits)
     except ArtifactError as exc:
-        loaded.issues.append(Issue(exc.code, Severity.MEDIUM, "artifact", Location(member=INDEX_NAME),
-                                   f"variables not read: {exc.message}", (), key="checkpoint-index"))
+        loaded.problems.append(_problem(exc.problem, f"variables not read: {exc.message}", "checkpoint-index"))
         return
     except LimitExceededError as exc:
-        for model in loaded.models:
-            model.cache["variable_notes"] = [f"variables not read: {exc}"]
+        loaded.problems.append(_problem(Problem.LIMIT, f"string variables not read: {exc}", "checkpoint-limit"))
         return
     for problem in result.problems[:3]:
-        loaded.issues.append(Issue(MALFORMED, Severity.LOW, "artifact", Location(member=INDEX_NAME),
-                                   f"checkpoint: {problem}", (), key=f"checkpoint-block|{problem}"))
+        loaded.problems.append(_problem(Problem.MALFORMED, f"checkpoint: {problem}", f"checkpoint-block|{problem}",
+                                        Severity.LOW))
+    if result.notes:
+        shown = "; ".join(result.notes[:3]) + (f"; {len(result.notes) - 3} more" if len(result.notes) > 3 else "")
+        limited = result.limited
+        loaded.problems.append(_problem(
+            Problem.LIMIT if limited else Problem.MALFORMED,
+            f"string variables partly read ({shown}): values of string variables may be missing from the analysis",
+            "checkpoint-notes", None if limited else Severity.LOW))
     for model in loaded.models:
-        values = variable_values_for(model, result.values, DEFAULT_BOUNDS.max_elements) if result.values else {}
-        model.cache["variable_values"] = values
-        if result.notes:
-            model.cache["variable_notes"] = list(result.notes)
+        model.checkpoint_strings = dict(result.values)
 
 
 __all__ = [
@@ -748,8 +541,6 @@ __all__ = [
     "read_bundle",
     "read_range",
     "read_string_variables",
-    "restore_key_map",
     "table_entries",
-    "variable_values_for",
     "variables_hook",
 ]

@@ -30,11 +30,14 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from tfmodel_lint.analysis.marshal_reader import MarshalError, read_code
-from tfmodel_lint.findings import Issue, Location, Severity
+from tfmodel_lint.errors import ArtifactError, LimitExceededError, Problem
+from tfmodel_lint.findings import Location
 from tfmodel_lint.ir import KerasCode, KerasLayer, KerasRef
-from tfmodel_lint.limits import LimitExceededError, Limits, check_json
-from tfmodel_lint.loaders import MALFORMED, ArtifactError
+from tfmodel_lint.limits import Limits, check_json
+from tfmodel_lint.loaders import ArtifactProblem
+from tfmodel_lint.loaders.marshal_reader import MarshalError, read_code
+
+MALFORMED = Problem.MALFORMED
 
 #: Deepest JSON nesting walked; deeper parts are reported, not walked.
 MAX_CONFIG_DEPTH = 256
@@ -120,7 +123,7 @@ class ConfigWalker:
         self.layers: list[KerasLayer] = []
         self.code: list[KerasCode] = []
         self.refs: list[KerasRef] = []
-        self.issues: list[Issue] = []
+        self.problems: list[ArtifactProblem] = []
         self._seen: set[tuple[object, ...]] = set()
 
     def _once(self, key: tuple[object, ...]) -> bool:
@@ -129,10 +132,10 @@ class ConfigWalker:
         self._seen.add(key)
         return True
 
-    def _issue(self, code: str, path: str, message: str, key: str) -> None:
-        if self._once(("issue", code, path, key)):
+    def _issue(self, problem: Problem, path: str, message: str, key: str) -> None:
+        if self._once(("issue", problem, path, key)):
             location = Location(layer=path or None, member=self.member)
-            self.issues.append(Issue(code, Severity.MEDIUM, "artifact", location, message, (), key=key))
+            self.problems.append(ArtifactProblem(problem, message, location, key))
 
     # -- entry points ------------------------------------------------------------------
 

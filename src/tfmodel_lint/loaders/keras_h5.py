@@ -1,11 +1,17 @@
 """Keras 2 (tf_keras) HDF5 models: ``.h5``/``.hdf5`` or any file with the HDF5 signature.
 
 Only the root attributes ``model_config``, ``training_config``, ``keras_version`` and
-``backend`` are read, with ``h5py`` (imported here, when an HDF5 file is actually
-linted). Weight datasets are never touched, so a model with gigabytes of weights is
-linted as fast as a tiny one. A fixed-length attribute's size is checked before it is
-read; a variable-length one lives in the file's global heap, so it is at most the file
-size, and it is checked against ``max_config_bytes`` once read.
+``backend`` are read, with ``h5py``. Weight datasets are never touched, so a model with
+gigabytes of weights is linted as fast as a tiny one.
+
+libhdf5 is native code that a crafted file can send into an endless loop or a crash,
+which no Python-level budget interrupts, and a variable-length attribute is read whole
+before its size is known. So the attributes are read in a separate reader process
+(:class:`H5Reader`, started once per run with ``subprocess``, never a raw ``fork`` of
+the linter) with a deadline and a cap on its data segment: a hang, a crash or an
+attribute larger than the cap ends the reader, never the linter, and is reported.
+A fixed-length attribute's size is checked before it is read; a variable-length one
+is checked against ``max_config_bytes`` once read.
 """
 
 from __future__ import annotations
@@ -14,20 +20,27 @@ import io
 import json
 import os
 import select
-import signal
-import time
-from typing import Any
+import struct
+import subprocess
+import sys
+from typing import IO, Any
 
+from tfmodel_lint.errors import ArtifactError, LimitExceededError, Problem
 from tfmodel_lint.ir import ModelIR
-from tfmodel_lint.limits import LimitExceededError, Limits
-from tfmodel_lint.loaders import MALFORMED, NO_MODEL, ArtifactError, Loaded
+from tfmodel_lint.limits import Limits
+from tfmodel_lint.loaders import LoadContext, Loaded
 from tfmodel_lint.loaders.keras_config import ConfigWalker, parse_json, root_name
+from tfmodel_lint.sources import Source
 
 FORMAT = "keras_h5"
 #: Root attributes of a weights-only file (``save_weights``) and of Keras 3's
 #: ``model.weights.h5``: no config, no code.
 _WEIGHTS_MARKERS = ("layer_names", "weight_names")
 _H5_ERRORS: tuple[type[BaseException], ...] = (OSError, RuntimeError, ValueError, KeyError, TypeError)
+#: Longest one read of the root attributes may take (and the time budget, if shorter).
+HDF5_READ_SECONDS = 5.0
+#: Data segment the reader may use besides what the attributes may need (h5py, numpy).
+READER_BASE_BYTES = 512 << 20
 
 
 def _attr_text(attrs: Any, name: str, limits: Limits) -> str | None:
@@ -44,11 +57,11 @@ def _attr_text(attrs: Any, name: str, limits: Limits) -> str | None:
         raise LimitExceededError("max_config_bytes", limits.max_config_bytes,
                                  f"HDF5 attribute {name!r} is {dtype.itemsize * count} bytes")
     if dtype.kind not in ("S", "U", "O"):
-        raise ArtifactError(MALFORMED, f"HDF5 attribute {name!r} is not a string (dtype {dtype})")
+        raise ArtifactError(Problem.MALFORMED, f"HDF5 attribute {name!r} is not a string (dtype {dtype})")
+    if count > 1:
+        raise ArtifactError(Problem.MALFORMED, f"HDF5 attribute {name!r} is an array of shape {shape}, not a string")
     value = attrs[name]
     if hasattr(value, "shape") and getattr(value, "shape", ()) != ():
-        if getattr(value, "size", 0) != 1:
-            raise ArtifactError(MALFORMED, f"HDF5 attribute {name!r} is an array of shape {value.shape}, not a string")
         value = value.reshape(()).item() if hasattr(value, "reshape") else value
     if hasattr(value, "item") and not isinstance(value, (bytes, str)):
         value = value.item()
@@ -59,7 +72,7 @@ def _attr_text(attrs: Any, name: str, limits: Limits) -> str | None:
         try:
             return value.decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise ArtifactError(MALFORMED, f"HDF5 attribute {name!r} is not UTF-8: {exc}") from None
+            raise ArtifactError(Problem.MALFORMED, f"HDF5 attribute {name!r} is not UTF-8: {exc}") from None
     if isinstance(value, str):
         if len(value) > limits.max_config_bytes:
             raise LimitExceededError("max_config_bytes", limits.max_config_bytes,
@@ -67,20 +80,20 @@ def _attr_text(attrs: Any, name: str, limits: Limits) -> str | None:
         try:
             value.encode("utf-8")  # h5py hands undecodable bytes over as lone surrogates
         except UnicodeEncodeError as exc:
-            raise ArtifactError(MALFORMED, f"HDF5 attribute {name!r} is not UTF-8: {exc.reason}") from None
+            raise ArtifactError(Problem.MALFORMED, f"HDF5 attribute {name!r} is not UTF-8: {exc.reason}") from None
         return value
-    raise ArtifactError(MALFORMED, f"HDF5 attribute {name!r} is a {type(value).__name__}, not a string")
+    raise ArtifactError(Problem.MALFORMED, f"HDF5 attribute {name!r} is a {type(value).__name__}, not a string")
 
 
 def read_root_attrs(path_or_data: str | bytes, limits: Limits) -> dict[str, str | None]:
-    """The Keras root attributes of an HDF5 file (path) or image (bytes)."""
+    """The Keras root attributes of an HDF5 file (path) or image (bytes), in this process."""
     import h5py
 
     target: Any = io.BytesIO(path_or_data) if isinstance(path_or_data, bytes) else path_or_data
     try:
         fh = h5py.File(target, "r")
     except _H5_ERRORS as exc:
-        raise ArtifactError(MALFORMED, f"not a readable HDF5 file: {exc}") from None
+        raise ArtifactError(Problem.MALFORMED, f"not a readable HDF5 file: {exc}") from None
     try:
         with fh:
             attrs = fh.attrs
@@ -93,25 +106,20 @@ def read_root_attrs(path_or_data: str | bytes, limits: Limits) -> dict[str, str 
     except (ArtifactError, LimitExceededError):
         raise
     except _H5_ERRORS as exc:
-        raise ArtifactError(MALFORMED, f"cannot read the HDF5 root attributes: {exc}") from None
+        raise ArtifactError(Problem.MALFORMED, f"cannot read the HDF5 root attributes: {exc}") from None
 
 
 def model_from_attrs(attrs: dict[str, str | None], display: str, limits: Limits, fmt: str = FORMAT) -> Loaded:
     model = ModelIR(path=display, format=fmt)
-    for key in ("keras_version", "backend"):
-        value = attrs.get(key)
-        if value:
-            model.meta[key] = value[:200]
     config_text = attrs.get("model_config")
     if config_text is None:
         if attrs.get("_weights_only") or attrs.get("_layers_group"):
-            model.meta["keras_weights_only"] = "1"
             return Loaded(fmt, [model])
-        raise ArtifactError(NO_MODEL, "HDF5 file without a Keras model_config (not a Keras model)")
+        raise ArtifactError(Problem.NO_MODEL, "HDF5 file without a Keras model_config (not a Keras model)")
     walker = ConfigWalker(limits)
     config = parse_json(config_text, "model_config", limits)
     if not isinstance(config, dict):
-        raise ArtifactError(MALFORMED, f"model_config is a JSON {type(config).__name__}, not an object")
+        raise ArtifactError(Problem.MALFORMED, f"model_config is a JSON {type(config).__name__}, not an object")
     root = walker.walk_model(config, "")
     training_text = attrs.get("training_config")
     if training_text:
@@ -121,13 +129,64 @@ def model_from_attrs(attrs: dict[str, str | None], display: str, limits: Limits,
     model.keras_code = walker.code
     model.keras_refs = walker.refs
     model.keras_source = "model_config"
-    return Loaded(fmt, [model], walker.issues)
+    return Loaded(fmt, [model], walker.problems)
 
 
-#: Longest a read of the root attributes may take. libhdf5 is native code that a crafted
-#: file can send into an endless loop, which no Python-level time budget interrupts, so
-#: the read runs in a forked child that is killed past this bound (and the time budget).
-HDF5_READ_SECONDS = 5.0
+# -- the reader process --------------------------------------------------------------
+
+#: Code the reader process runs: it takes its ``sys.path`` from the linter (minus the
+#: working directory), reads requests from stdin and answers on stdout, one at a time,
+#: each a 4-byte length and a JSON document (a request may carry the file's bytes).
+_READER_CODE = """
+import json, sys
+sys.path[:] = json.loads(sys.argv[1])
+from tfmodel_lint.loaders.keras_h5 import serve
+serve(sys.stdin.buffer, sys.stdout.buffer, int(sys.argv[2]))
+"""
+
+
+def _frame(doc: dict[str, Any], data: bytes = b"") -> bytes:
+    body = json.dumps(doc).encode("utf-8", "surrogatepass")
+    return struct.pack("<II", len(body), len(data)) + body + data
+
+
+def _read_exact(stream: IO[bytes], n: int) -> bytes:
+    out = bytearray()
+    while len(out) < n:
+        chunk = stream.read(n - len(out))
+        if not chunk:
+            raise EOFError
+        out += chunk
+    return bytes(out)
+
+
+def serve(requests: IO[bytes], replies: IO[bytes], data_cap: int = 0) -> None:
+    """The reader process: answer requests until stdin closes, its data segment capped
+    at ``data_cap`` bytes (an attribute larger than that ends in MemoryError here)."""
+    _die_quietly()
+    if data_cap > 0:
+        _limit_memory(data_cap)
+    while True:
+        try:
+            size, data_size = struct.unpack("<II", _read_exact(requests, 8))
+            request = json.loads(_read_exact(requests, size).decode("utf-8", "surrogatepass"))
+            data = _read_exact(requests, data_size) if data_size else b""
+        except EOFError:
+            return
+        limits = Limits(max_config_bytes=int(request["max_config_bytes"]))
+        try:
+            reply: dict[str, object] = {"ok": read_root_attrs(data if data_size else request["path"], limits)}
+        except ArtifactError as exc:
+            reply = {"artifact": [exc.problem.value, exc.message]}
+        except LimitExceededError as exc:
+            reply = {"limit": [exc.limit, exc.value, str(exc)]}
+        except MemoryError:
+            reply = {"limit": ["max_config_bytes", limits.max_config_bytes,
+                               "an HDF5 attribute is larger than the reader may hold"]}
+        except Exception as exc:  # noqa: BLE001 - reported by the linter
+            reply = {"artifact": [Problem.MALFORMED.value, f"cannot read the HDF5 file: {type(exc).__name__}: {exc}"]}
+        replies.write(_frame(reply))
+        replies.flush()
 
 
 #: Signals by which libhdf5 can die on a crafted file (SIGSEGV is the one fuzzing finds).
@@ -135,14 +194,10 @@ _FATAL_SIGNALS = ("SIGSEGV", "SIGBUS", "SIGABRT", "SIGFPE", "SIGILL")
 
 
 def _die_quietly() -> None:
-    """In the reader child: a fatal signal kills it outright, with no report of its own.
-
-    The parent reports the file (the child's pipe closes without an answer). Handlers
-    inherited from the parent would otherwise speak for the child: ``faulthandler``
-    (enabled by pytest, ``-X faulthandler``) prints a fatal error, and a fuzzer's
-    (libFuzzer's under atheris) writes a crash artifact for an input the linter handles.
-    """
+    """In the reader: a fatal signal kills it outright, with no report of its own; the
+    linter reports the file (the reader's pipe closes without an answer)."""
     import faulthandler
+    import signal
 
     faulthandler.disable()
     for name in _FATAL_SIGNALS:
@@ -150,97 +205,133 @@ def _die_quietly() -> None:
         if number is not None:
             try:
                 signal.signal(number, signal.SIG_DFL)
-            except (OSError, ValueError):  # not the main thread: keep the inherited handler
+            except (OSError, ValueError):
                 pass
 
 
-def read_root_attrs_isolated(path_or_data: str | bytes, limits: Limits) -> dict[str, str | None]:
-    """:func:`read_root_attrs` in a forked child with a deadline (POSIX); in-process elsewhere."""
-    if not hasattr(os, "fork"):
-        return read_root_attrs(path_or_data, limits)
-    import h5py  # noqa: F401 - imported before forking so the child does not pay for it
+def _limit_memory(data_bytes: int) -> None:
+    try:
+        import resource
+    except ImportError:  # not POSIX: the deadline still holds
+        return
+    _soft, hard = resource.getrlimit(resource.RLIMIT_DATA)
+    if hard != resource.RLIM_INFINITY:
+        data_bytes = min(data_bytes, hard)
+    try:
+        resource.setrlimit(resource.RLIMIT_DATA, (data_bytes, hard))
+    except (ValueError, OSError):
+        pass
 
-    seconds = min(HDF5_READ_SECONDS, limits.time_budget) if limits.time_budget > 0 else HDF5_READ_SECONDS
-    rfd, wfd = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # child: read, report as JSON, exit without running any cleanup
-        code = 0
+
+def _python_path() -> list[str]:
+    """The linter's import path without the working directory (``''`` or its path):
+    the reader imports the installed tfmodel-lint and h5py, nothing planted in the
+    checkout being linted."""
+    cwd = os.path.realpath(os.getcwd())
+    return [p for p in sys.path if p and os.path.realpath(p) != cwd]
+
+
+class H5Reader:
+    """One reader process, started on first use and restarted after a failure."""
+
+    def __init__(self, seconds: float = HDF5_READ_SECONDS) -> None:
+        self.seconds = seconds
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    def _start(self, limits: Limits) -> subprocess.Popen[bytes]:
+        cap = READER_BASE_BYTES + 3 * limits.max_config_bytes
+        return subprocess.Popen(
+            [sys.executable, "-I", "-c", _READER_CODE, json.dumps(_python_path()), str(cap)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, close_fds=True,
+        )
+
+    def read(self, path_or_data: str | bytes, limits: Limits) -> dict[str, str | None]:
+        seconds = min(self.seconds, limits.time_budget) if limits.time_budget > 0 else self.seconds
+        if self._proc is None or self._proc.poll() is not None:
+            self._proc = self._start(limits)
+        proc = self._proc
+        assert proc.stdin is not None and proc.stdout is not None
+        request = {"max_config_bytes": limits.max_config_bytes}
+        if isinstance(path_or_data, bytes):
+            message = _frame(request, path_or_data)
+        else:
+            message = _frame({**request, "path": path_or_data})
+        done = False
         try:
-            _die_quietly()
-            os.close(rfd)
-            try:
-                reply: dict[str, object] = {"ok": read_root_attrs(path_or_data, limits)}
-            except ArtifactError as exc:
-                reply = {"artifact": [exc.code, exc.message]}
-            except LimitExceededError as exc:
-                reply = {"limit": [exc.limit, str(exc.value), str(exc)]}
-            except Exception as exc:  # noqa: BLE001 - reported by the parent
-                reply = {"artifact": [MALFORMED, f"cannot read the HDF5 file: {type(exc).__name__}: {exc}"]}
-            with os.fdopen(wfd, "wb") as out:
-                out.write(json.dumps(reply).encode("utf-8", "surrogatepass"))
-        except BaseException:  # noqa: BLE001 - the child must never return into the caller
-            code = 1
+            proc.stdin.write(message)
+            proc.stdin.flush()
+            reply = self._reply(proc.stdout, seconds)
+            done = True
+        except (BrokenPipeError, EOFError, OSError):
+            raise ArtifactError(Problem.MALFORMED, "the HDF5 reader failed (the file crashed libhdf5)") from None
         finally:
-            os._exit(code)
-    os.close(wfd)
-    chunks: list[bytes] = []
-    deadline = time.monotonic() + seconds
-    finished = False
-    try:
-        with os.fdopen(rfd, "rb", buffering=0) as pipe:
-            while True:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    break
-                ready, _, _ = select.select([pipe], [], [], remaining)
-                if not ready:
-                    break
-                chunk = pipe.read(1 << 20)
-                if not chunk:
-                    finished = True
-                    break
-                chunks.append(chunk)
-    finally:
-        reap(pid, kill=not finished)
-    if not finished:
-        raise LimitExceededError("time_budget", seconds, "reading the HDF5 root attributes did not finish")
-    try:
-        answer: dict[str, Any] = json.loads(b"".join(chunks).decode("utf-8", "surrogatepass"))
-    except ValueError:
-        raise ArtifactError(MALFORMED, "the HDF5 reader failed (the file crashed libhdf5)") from None
-    if "artifact" in answer:
-        code, message = answer["artifact"]
-        raise ArtifactError(str(code), str(message))
-    if "limit" in answer:
-        limit, value, detail = answer["limit"]
-        err = LimitExceededError(str(limit), value, str(detail))
-        err.args = (str(detail),)
-        raise err
-    result: dict[str, str | None] = answer["ok"]
-    return result
+            if not done:
+                self.close()
+        if reply is None:
+            self.close()
+            raise LimitExceededError("time_budget", seconds, "reading the HDF5 root attributes did not finish")
+        if "artifact" in reply:
+            problem, message_text = reply["artifact"]
+            raise ArtifactError(Problem(problem), str(message_text))
+        if "limit" in reply:
+            limit, value, detail = reply["limit"]
+            err = LimitExceededError(str(limit), value, str(detail))
+            err.args = (str(detail),)
+            raise err
+        result: dict[str, str | None] = reply["ok"]
+        return result
+
+    @staticmethod
+    def _reply(stdout: IO[bytes], seconds: float) -> dict[str, Any] | None:
+        import time
+
+        deadline = time.monotonic() + seconds
+        buf = bytearray()
+        need = 8
+        size = -1
+        fd = stdout.fileno()
+        while len(buf) < need:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return None
+            ready, _, _ = select.select([fd], [], [], remaining)
+            if not ready:
+                return None
+            chunk = os.read(fd, max(need - len(buf), 1 << 16))
+            if not chunk:
+                raise EOFError
+            buf += chunk
+            if size < 0 and len(buf) >= 8:
+                size, _ = struct.unpack_from("<II", buf)
+                need = 8 + size
+        answer: dict[str, Any] = json.loads(bytes(buf[8:need]).decode("utf-8", "surrogatepass"))
+        return answer
+
+    def close(self) -> None:
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return
+        for stream in (proc.stdin, proc.stdout):
+            try:
+                if stream is not None:
+                    stream.close()
+            except OSError:
+                pass
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
 
 
-def reap(pid: int, kill: bool) -> None:
-    """Kill (when asked) and wait for the reader child, even while the time budget's alarm
-    keeps raising (it repeats until the artifact is given up): an interrupted waitpid
-    would leave the child behind. What interrupted is raised once the child is gone."""
-    interrupted: BaseException | None = None
-    while True:
-        try:
-            if kill:
-                os.kill(pid, signal.SIGKILL)
-                kill = False
-            os.waitpid(pid, 0)
-            break
-        except (ProcessLookupError, ChildProcessError):
-            break
-        except BaseException as exc:  # noqa: BLE001 - finish reaping, then raise it
-            interrupted = exc
-    if interrupted is not None:
-        raise interrupted
-
-
-def load_h5(data: bytes, name: str, display: str, limits: Limits, depth: int) -> Loaded:
-    """Loader entry point: ``data`` is empty and ``name`` the path for files on disk."""
-    attrs = read_root_attrs_isolated(data if data else name, limits)
-    return model_from_attrs(attrs, display, limits)
+def load_h5(source: Source, member: str, ctx: LoadContext) -> Loaded:
+    """An HDF5 file on disk is read where it lies; a member of an archive from its bytes."""
+    limits = ctx.limits
+    path = source.local_path(member)
+    if path is not None:
+        size = path.stat().st_size
+        if size > limits.max_file_bytes:
+            raise LimitExceededError("max_file_bytes", limits.max_file_bytes, f"{member} is larger than that")
+        target: str | bytes = os.fspath(path)
+    else:
+        target = source.read(member)
+    attrs = ctx.resources.get(H5Reader).read(target, limits)
+    return model_from_attrs(attrs, ctx.display, limits)

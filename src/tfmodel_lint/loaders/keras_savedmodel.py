@@ -20,9 +20,10 @@ from typing import TYPE_CHECKING
 
 from google.protobuf import message as pb_message
 
-from tfmodel_lint.findings import Issue, Location, Severity
-from tfmodel_lint.limits import LimitExceededError, Limits, check_json
-from tfmodel_lint.loaders import LIMIT, MALFORMED, ArtifactError, Loaded
+from tfmodel_lint.errors import ArtifactError, LimitExceededError, Problem
+from tfmodel_lint.findings import Location
+from tfmodel_lint.limits import Limits, check_json
+from tfmodel_lint.loaders import ArtifactProblem, LoadContext, Loaded
 from tfmodel_lint.sources import Source
 
 if TYPE_CHECKING:
@@ -31,8 +32,17 @@ if TYPE_CHECKING:
 METADATA_FILE = "keras_metadata.pb"
 
 
-def _issue(code: str, member: str, message: str) -> Issue:
-    return Issue(code, Severity.MEDIUM, "artifact", Location(member=member), message, (), key=f"{member}:{code}")
+MALFORMED = Problem.MALFORMED
+
+
+def _problem(problem: Problem, member: str, message: str) -> ArtifactProblem:
+    return ArtifactProblem(problem, message, Location(member=member), f"{member}:{problem.value}")
+
+
+def _from_error(exc: ArtifactError | LimitExceededError, member: str) -> ArtifactProblem:
+    if isinstance(exc, ArtifactError):
+        return _problem(exc.problem, member, exc.message)
+    return _problem(Problem.LIMIT, member, f"limit exceeded: {exc}")
 
 
 def _read_metadata_file(source: Source, limits: Limits) -> list[tuple[str, str, str]]:
@@ -107,18 +117,17 @@ def walk_nodes(nodes: Sequence[tuple[str, str, str]], walker: ConfigWalker, limi
     return len(parsed)
 
 
-def keras_metadata_hook(source: Source, display: str, limits: Limits, loaded: Loaded) -> None:
+def keras_metadata_hook(source: Source, ctx: LoadContext, loaded: Loaded) -> None:
     """Fill ``keras_layers``/``keras_code``/``keras_refs`` of a loaded SavedModel."""
+    limits = ctx.limits
     file_nodes: list[tuple[str, str, str]] = []
     if source.exists(METADATA_FILE):
         try:
             file_nodes = _read_metadata_file(source, limits)
-        except ArtifactError as exc:
-            loaded.issues.append(_issue(exc.code, METADATA_FILE, exc.message))
-        except LimitExceededError as exc:
-            loaded.issues.append(_issue(LIMIT, METADATA_FILE, f"limit exceeded: {exc}"))
+        except (ArtifactError, LimitExceededError) as exc:
+            loaded.problems.append(_from_error(exc, METADATA_FILE))
     for model in loaded.models:
-        graph_nodes = model.cache.get("object_metadata") or []
+        graph_nodes = model.object_metadata
         if not file_nodes and not graph_nodes:
             continue
         from tfmodel_lint.loaders.keras_config import ConfigWalker  # only Keras models pay for it
@@ -132,12 +141,10 @@ def keras_metadata_hook(source: Source, display: str, limits: Limits, loaded: Lo
             try:
                 if walk_nodes(nodes, walker, limits):
                     sources.append(label)
-            except ArtifactError as exc:
-                loaded.issues.append(_issue(exc.code, walker.member, exc.message))
-            except LimitExceededError as exc:
-                loaded.issues.append(_issue(LIMIT, walker.member, f"limit exceeded: {exc}"))
+            except (ArtifactError, LimitExceededError) as exc:
+                loaded.problems.append(_from_error(exc, walker.member or METADATA_FILE))
         model.keras_layers = walker.layers
         model.keras_code = walker.code
         model.keras_refs = walker.refs
         model.keras_source = "+".join(sources) or None
-        loaded.issues.extend(walker.issues)
+        loaded.problems.extend(walker.problems)

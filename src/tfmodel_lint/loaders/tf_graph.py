@@ -10,18 +10,21 @@ from typing import TYPE_CHECKING, Any
 
 from google.protobuf import message as pb_message
 
-from tfmodel_lint.ir import Asset, EntryPoint, Function, ModelIR, RawNodes, Signature
-from tfmodel_lint.limits import PROTOBUF_DEPTH_ERROR, PROTOBUF_MAX_DEPTH, LimitExceededError, Limits, text_size
-from tfmodel_lint.loaders import MALFORMED, ArtifactError
+from tfmodel_lint.errors import ArtifactError, LimitExceededError, Problem
+from tfmodel_lint.formats import TEXT_GRAPHDEF, TEXT_METAGRAPH, TEXT_SAVEDMODEL, first_text_field, looks_like_text_proto
+from tfmodel_lint.ir import Asset, BoundInput, EntryPoint, Function, ModelIR, RawNodes, Signature
+from tfmodel_lint.limits import PROTOBUF_DEPTH_ERROR, PROTOBUF_MAX_DEPTH, Limits, text_size
+from tfmodel_lint.loaders import LoadContext, Loaded
+from tfmodel_lint.sources import Source
 
 if TYPE_CHECKING:
     from tfmodel_lint.proto.tfmodel_lint_pb2 import GraphDef, MetaGraphDef
 
 GRAPH = "<graph>"
-_TEXT_SAVEDMODEL = ("saved_model_schema_version", "meta_graphs")
-_TEXT_GRAPHDEF = ("node", "library", "versions", "version")
-_TEXT_METAGRAPH = ("meta_info_def", "graph_def", "saver_def", "collection_def", "signature_def",
-                   "asset_file_def", "object_graph_def")
+MALFORMED = Problem.MALFORMED
+_TEXT_SAVEDMODEL = TEXT_SAVEDMODEL
+_TEXT_GRAPHDEF = TEXT_GRAPHDEF
+_TEXT_METAGRAPH = TEXT_METAGRAPH
 
 
 def pb2() -> Any:
@@ -62,20 +65,6 @@ def _parse_text(cls: Any, data: bytes, what: str) -> Any:
     except (text_format.ParseError, ValueError, OverflowError) as exc:
         raise ArtifactError(MALFORMED, f"not a valid text {what}: {exc}") from None
     return msg
-
-
-def first_text_field(data: bytes) -> str:
-    for raw in data[:65536].splitlines():
-        line = raw.strip()
-        if not line or line.startswith(b"#"):
-            continue
-        word = line.split(b"{", 1)[0].split(b":", 1)[0].strip()
-        return word.decode("ascii", "replace")
-    return ""
-
-
-def looks_like_text_proto(data: bytes) -> bool:
-    return first_text_field(data) in _TEXT_SAVEDMODEL + _TEXT_GRAPHDEF + _TEXT_METAGRAPH
 
 
 def parse_any(data: bytes, name_hint: str, text: bool | None = None) -> tuple[str, Any]:
@@ -313,10 +302,6 @@ def metagraph_model(mg: MetaGraphDef, path: str, fmt: str, limits: Limits, graph
     graph = Function(graph_name, "graph", _node_list(mg.graph_def.node))
     model = ModelIR(path=path, format=fmt, functions=_functions(mg.graph_def, limits), graph=graph)
     _check_nodes(model, limits)
-    if mg.meta_info_def.tensorflow_version:
-        model.meta["tensorflow_version"] = mg.meta_info_def.tensorflow_version
-    if mg.meta_info_def.tags:
-        model.meta["tags"] = ",".join(mg.meta_info_def.tags)
     # Signatures and initializers.
     for key in sorted(mg.signature_def):
         sd = mg.signature_def[key]
@@ -379,9 +364,10 @@ ASSET_CONTENT_BYTES = 64 << 10
 ASSET_CONTENT_FILES = 256
 
 
-def asset_contents_hook(source: Any, display: str, limits: Limits, loaded: Any) -> None:
+def asset_contents_hook(source: Source, ctx: LoadContext, loaded: Loaded) -> None:
     """SavedModel hook: the contents of the model's own asset files (bounded, never
     executed) on every loaded model, for the string interpreter."""
+    limits = ctx.limits
     for model in loaded.models:
         for asset in model.assets[:ASSET_CONTENT_FILES]:
             name = asset.filename
@@ -406,8 +392,8 @@ def _object_graph(model: ModelIR, mg: MetaGraphDef) -> None:
     if not og.nodes:
         return
     paths = _object_paths(og)
-    model.cache["variable_paths"] = _variable_paths(og, paths)
-    bound: dict[str, dict[int, tuple[str, str]]] = {}
+    model.variable_paths = _variable_paths(og, paths)
+    bound: dict[str, dict[int, BoundInput]] = {}
     entries: dict[str, str] = {}
     saver_fns: set[str] = set()
     for nid, obj in enumerate(og.nodes):
@@ -430,14 +416,12 @@ def _object_graph(model: ModelIR, mg: MetaGraphDef) -> None:
                     saver_fns.update(fnames)
                     if at_load:
                         model.entry_points.append(EntryPoint(f"checkpoint:{where}.{sname}", True, functions=fnames))
-        if kind == "user_object" and obj.user_object.metadata:
-            model.meta.setdefault("keras_object_metadata", "1")
     for fname, cf in og.concrete_functions.items():
         func = model.functions.get(fname)
         if func is None or not cf.bound_inputs:
             continue
         first = len(func.arg_names) - len(cf.bound_inputs)
-        binding: dict[int, tuple[str, str]] = {}
+        binding: dict[int, BoundInput] = {}
         for k, nid in enumerate(cf.bound_inputs):
             if not 0 <= nid < len(og.nodes):
                 continue
@@ -457,16 +441,14 @@ def _object_graph(model: ModelIR, mg: MetaGraphDef) -> None:
         bound[fname] = binding
     for name in saver_fns:
         entries[name] = "__saver__"
-    model.cache["bound_inputs"] = bound
-    model.cache["entry_functions"] = entries
+    model.bound_inputs = bound
+    model.entry_functions = entries
     # The keras_metadata of user objects (legacy Keras SavedModel) for the Keras loader.
-    metas = [
+    model.object_metadata = [
         (paths.get(nid, ""), obj.user_object.identifier, obj.user_object.metadata)
         for nid, obj in enumerate(og.nodes)
         if obj.WhichOneof("kind") == "user_object" and obj.user_object.metadata
     ]
-    if metas:
-        model.cache["object_metadata"] = metas
 
 
 def savedmodel_models(sm: Any, path: str, fmt: str, limits: Limits) -> list[ModelIR]:
@@ -705,3 +687,41 @@ def models_from_path(file: Path, name_hint: str, path: str, limits: Limits) -> t
     except (pb_message.DecodeError, RecursionError):
         return None
     return out
+
+
+# ------------------------------------------------------------------ loader entry points
+
+
+def _read_models(source: Source, member: str, ctx: LoadContext, text: bool) -> tuple[str, list[ModelIR]]:
+    """Models of a (Saved/Meta)GraphDef member: a large binary one on disk is parsed
+    streamed, never held whole in memory."""
+    name = member.rsplit("/", 1)[-1]
+    on_disk = None if text else source.local_path(member)
+    streamed = models_from_path(on_disk, name, ctx.display, ctx.limits) if on_disk is not None else None
+    if streamed is not None:
+        return streamed
+    data = source.read(member)
+    if data.startswith(b"version https://git-lfs"):
+        raise ArtifactError(Problem.LFS_POINTER, f"{name} is a Git LFS pointer; run 'git lfs pull'")
+    return models_from_bytes(data, name, ctx.display, ctx.limits, text=text)
+
+
+def load_protobuf(source: Source, member: str, ctx: LoadContext) -> Loaded:
+    """A binary SavedModel, MetaGraphDef (``.meta``) or GraphDef: the content decides."""
+    fmt, models = _read_models(source, member, ctx, text=False)
+    return Loaded(fmt, models)
+
+
+def load_protobuf_text(source: Source, member: str, ctx: LoadContext) -> Loaded:
+    fmt, models = _read_models(source, member, ctx, text=True)
+    return Loaded(fmt, models)
+
+
+def load_savedmodel(source: Source, member: str, ctx: LoadContext) -> Loaded:
+    """The ``saved_model.pb`` (or ``.pbtxt``) of a SavedModel rooted at ``source``."""
+    text = not source.exists("saved_model.pb")
+    name = "saved_model.pbtxt" if text else "saved_model.pb"
+    fmt, models = _read_models(source, name, ctx, text=text)
+    if not fmt.startswith("savedmodel"):
+        raise ArtifactError(Problem.MALFORMED, f"{name} holds a {fmt.split('_')[0]}, not a SavedModel")
+    return Loaded("savedmodel" + ("_text" if text else ""), models)

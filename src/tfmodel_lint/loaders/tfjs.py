@@ -7,8 +7,9 @@
   rest is still linted), and the result goes through the same GraphDef path as a
   frozen ``.pb``. The converter moves every ``Const`` value into the binary weight
   shards named by ``weightsManifest``; string and small integer weights are decoded
-  from the shards (read beside ``model.json``, or beside the member in an archive,
-  bounded, never outside its directory) and put back into their ``Const`` nodes, so
+  from the shards (read beside ``model.json`` through the same source, only the byte
+  ranges of those weights, bounded, never outside its directory) and put back into
+  their ``Const`` nodes, so
   the string dataflow resolves targets such as ``ReadFile``'s file name. The
   ``signature`` is the serving entry point; ``modelInitializer`` nodes run at load.
 * **Layers models** (``"format": "layers-model"``): ``modelTopology`` is a Keras model
@@ -19,24 +20,21 @@
 
 from __future__ import annotations
 
-import contextvars
 import json
 import math
 import posixpath
 import struct
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
-from tfmodel_lint.findings import Issue, Location, Severity
+from tfmodel_lint.errors import ArtifactError, LimitExceededError, Problem
+from tfmodel_lint.findings import Severity
 from tfmodel_lint.ir import EntryPoint, ModelIR, Signature
-from tfmodel_lint.limits import LimitExceededError, Limits, check_json
-from tfmodel_lint.loaders import MALFORMED, NO_MODEL, ArtifactError, Loaded
+from tfmodel_lint.limits import Limits, check_json
+from tfmodel_lint.loaders import ArtifactProblem, LoadContext, Loaded
+from tfmodel_lint.sources import Source
 
-#: Reads a file named relative to ``model.json`` (``None`` when absent or refused).
-SiblingReader = Callable[[str], "bytes | None"]
-_SIBLINGS: contextvars.ContextVar[SiblingReader | None] = contextvars.ContextVar("tfjs_siblings", default=None)
+MALFORMED = Problem.MALFORMED
+NO_MODEL = Problem.NO_MODEL
 
 GRAPH_FORMAT = "tfjs_graph"
 LAYERS_FORMAT = "tfjs_layers"
@@ -53,31 +51,6 @@ MAX_STRINGS = 4096
 MAX_NODE_ISSUES = 50
 
 
-@contextmanager
-def sibling_files(reader: SiblingReader | None) -> Iterator[None]:
-    """Make the weight shards beside the model.json being loaded readable."""
-    token = _SIBLINGS.set(reader)
-    try:
-        yield
-    finally:
-        _SIBLINGS.reset(token)
-
-
-def directory_reader(directory: Path, limits: Limits) -> SiblingReader:
-    """Reads files of ``directory`` only: no absolute names, no ``..``, no symlink out."""
-    from tfmodel_lint.sources import inside, read_file
-
-    def read(rel: str) -> bytes | None:
-        if not _relative_ok(rel):
-            return None
-        path = directory.joinpath(*rel.split("/"))
-        if not path.is_file() or not inside(path, directory):
-            return None
-        return read_file(path, limits)
-
-    return read
-
-
 def _relative_ok(rel: str) -> bool:
     if not rel or rel.startswith(("/", "\\")) or (len(rel) > 1 and rel[1] == ":") or "://" in rel:
         return False
@@ -90,8 +63,8 @@ def pb2() -> Any:
     return tfmodel_lint_pb2
 
 
-def _issue(code: str, message: str, key: str, severity: Severity = Severity.MEDIUM) -> Issue:
-    return Issue(code, severity, "artifact", Location(), message, (), key=key)
+def _issue(problem: Problem, message: str, key: str, severity: Severity | None = None) -> ArtifactProblem:
+    return ArtifactProblem(problem, message, key=key, severity=severity)
 
 
 # -- JSON ----------------------------------------------------------------------------
@@ -125,30 +98,60 @@ def _element_count(shape: Any) -> int | None:
     return math.prod(shape)
 
 
-def _group_values(group: dict[str, Any], read: SiblingReader, limits: Limits,
-                  wanted: set[str], issues: list[Issue]) -> dict[str, tuple[str, list[bytes] | bytes]]:
+class _Shards:
+    """The shards of one manifest group read as one buffer, by byte ranges, through the
+    source that holds ``model.json``: only the weights the analysis wants are read."""
+
+    def __init__(self, source: Source, base: str, paths: list[str], limits: Limits) -> None:
+        self.source = source
+        self.limits = limits
+        self.spans: list[tuple[int, int, str]] = []  # (start, end, member)
+        self.read_bytes = 0
+        start = 0
+        for rel in paths:
+            member = posixpath.normpath(posixpath.join(base, rel)) if base else posixpath.normpath(rel)
+            if not _relative_ok(rel) or not source.exists(member):
+                raise KeyError(rel)
+            size = source.size(member)
+            self.spans.append((start, start + size, member))
+            start += size
+        self.size = start
+
+    def read(self, offset: int, n: int) -> bytes:
+        if offset + n > self.size:
+            n = max(0, self.size - offset)
+        self.read_bytes += n
+        if self.read_bytes > self.limits.max_file_bytes:
+            raise LimitExceededError("max_file_bytes", self.limits.max_file_bytes, "TF.js weights read past the limit")
+        out = bytearray()
+        for start, end, member in self.spans:
+            if end <= offset or start >= offset + n:
+                continue
+            lo = max(offset, start)
+            hi = min(offset + n, end)
+            out += self.source.read_range(member, lo - start, hi - lo)
+        return bytes(out)
+
+
+def _group_values(group: dict[str, Any], source: Source, base: str, limits: Limits,
+                  wanted: set[str], issues: list[ArtifactProblem]) -> dict[str, tuple[str, list[bytes] | bytes]]:
     """Decode the string and small int32 weights of one manifest group."""
     weights = group.get("weights")
     paths = group.get("paths")
-    if not isinstance(weights, list) or not isinstance(paths, list):
+    if not isinstance(weights, list) or not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):
         return {}
     if not any(isinstance(w, dict) and isinstance(w.get("name"), str) and w["name"] in wanted for w in weights):
         return {}
-    chunks = []
-    total = 0
-    for rel in paths:
-        if not isinstance(rel, str):
-            return {}
-        blob = read(rel)
-        if blob is None:
-            issues.append(_issue(MALFORMED, f"weight shard {rel!r} is missing or outside the model's directory; "
-                                 "constant values from it are unknown", f"shard:{rel}", Severity.LOW))
-            return {}
-        total += len(blob)
-        if total > limits.max_archive_bytes:
-            raise LimitExceededError("max_archive_bytes", limits.max_archive_bytes, "weight shards too large")
-        chunks.append(blob)
-    buf = b"".join(chunks)
+    if len(set(paths)) != len(paths):
+        issues.append(_issue(MALFORMED, "a weight group lists the same shard more than once; constant values from "
+                             "it are unknown", "shard:repeated", Severity.LOW))
+        return {}
+    try:
+        shards = _Shards(source, base, paths, limits)
+    except KeyError as exc:
+        issues.append(_issue(MALFORMED, f"weight shard {exc.args[0]!r} is missing or outside the model's directory; "
+                             "constant values from it are unknown", f"shard:{exc.args[0]}", Severity.LOW))
+        return {}
     out: dict[str, tuple[str, list[bytes] | bytes]] = {}
     offset = 0
     for w in weights:
@@ -165,51 +168,58 @@ def _group_values(group: dict[str, Any], read: SiblingReader, limits: Limits,
             dtype_for_size = dtype
         name = w.get("name")
         if dtype == "string":
+            keep = isinstance(name, str) and name in wanted
             values: list[bytes] = []
             for i in range(count):
-                if offset + 4 > len(buf):
+                head = shards.read(offset, 4)
+                if len(head) < 4:
                     return out
-                (length,) = struct.unpack_from("<I", buf, offset)
+                (length,) = struct.unpack("<I", head)
                 offset += 4
                 if length > limits.max_string_bytes:
                     raise LimitExceededError("max_string_bytes", limits.max_string_bytes,
                                              "a TF.js string weight is too long")
-                if offset + length > len(buf):
+                if offset + length > shards.size:
                     return out
-                if i < MAX_STRINGS:
-                    values.append(buf[offset:offset + length])
+                if keep and i < MAX_STRINGS:
+                    values.append(shards.read(offset, length))
                 offset += length
-            if isinstance(name, str):
+                if not keep and i >= MAX_STRINGS:
+                    break  # the rest of an unwanted weight cannot be skipped without reading lengths
+            if keep and isinstance(name, str):
                 out[name] = ("string", values)
+            if not keep and count > MAX_STRINGS:
+                break
             continue
         size = ITEM_SIZE.get(dtype_for_size) if isinstance(dtype_for_size, str) else None
         if size is None:
             break  # unknown layout: later offsets cannot be trusted
         nbytes = count * size
-        if offset + nbytes > len(buf):
+        if offset + nbytes > shards.size:
             break
-        if isinstance(name, str) and dtype == "int32" and dtype_for_size == "int32" and nbytes <= MAX_INT_WEIGHT:
-            out[name] = ("int32", buf[offset:offset + nbytes])
+        if isinstance(name, str) and name in wanted and dtype == "int32" and dtype_for_size == "int32" \
+                and nbytes <= MAX_INT_WEIGHT:
+            out[name] = ("int32", shards.read(offset, nbytes))
         offset += nbytes
     return out
 
 
-def _weights(doc: dict[str, Any], limits: Limits, wanted: set[str], issues: list[Issue]) -> dict[str, Any]:
+def _weights(doc: dict[str, Any], source: Source | None, base: str, limits: Limits, wanted: set[str],
+             issues: list[ArtifactProblem]) -> dict[str, Any]:
     manifest = doc.get("weightsManifest")
-    read = _SIBLINGS.get()
-    if not isinstance(manifest, list) or read is None or not wanted:
+    if not isinstance(manifest, list) or source is None or not wanted:
         return {}
     out: dict[str, Any] = {}
     for group in manifest:
         if isinstance(group, dict):
-            out.update(_group_values(group, read, limits, wanted, issues))
+            out.update(_group_values(group, source, base, limits, wanted, issues))
     return out
 
 
 # -- graph models --------------------------------------------------------------------
 
 
-def _parse_entries(entries: Any, cls: Any, what: str, issues: list[Issue], dropped: list[int]) -> list[Any]:
+def _parse_entries(entries: Any, cls: Any, what: str, issues: list[ArtifactProblem], dropped: list[int]) -> list[Any]:
     from google.protobuf import json_format
 
     out: list[Any] = []
@@ -254,11 +264,12 @@ def _fill_const(nd: Any, kind: str, value: Any) -> None:
         tensor.tensor_content = value
 
 
-def load_graph_model(doc: dict[str, Any], topo: dict[str, Any], display: str, limits: Limits) -> Loaded:
+def load_graph_model(doc: dict[str, Any], topo: dict[str, Any], display: str, limits: Limits,
+                     source: Source | None = None, base: str = "") -> Loaded:
     from tfmodel_lint.loaders.tf_graph import graphdef_model
 
     mod = pb2()
-    issues: list[Issue] = []
+    issues: list[ArtifactProblem] = []
     dropped = [0]
     nodes = _parse_entries(topo.get("node"), mod.NodeDef, "node", issues, dropped)
     library = topo.get("library")
@@ -283,7 +294,7 @@ def load_graph_model(doc: dict[str, Any], topo: dict[str, Any], display: str, li
     if not gd.node and not gd.library.function:
         raise ArtifactError(MALFORMED, "TF.js graph model without any readable node")
     consts = {nd.name for nd in gd.node if nd.op == "Const"}
-    values = _weights(doc, limits, consts, issues)
+    values = _weights(doc, source, base, limits, consts, issues)
     for nd in gd.node:
         if nd.op != "Const":
             continue
@@ -293,9 +304,6 @@ def load_graph_model(doc: dict[str, Any], topo: dict[str, Any], display: str, li
             # A weight whose shard is missing, refused or short: unknown, not "".
             del nd.attr["value"]
     model = graphdef_model(gd, display, GRAPH_FORMAT, limits)
-    for key in ("generatedBy", "convertedBy"):
-        if isinstance(doc.get(key), str):
-            model.meta[f"tfjs_{key}"] = doc[key][:200]
     _entry_points(model, doc, [nd.name for nd in init_nodes])
     return Loaded(GRAPH_FORMAT, [model], issues)
 
@@ -332,9 +340,6 @@ def load_layers_model(doc: dict[str, Any], topo: dict[str, Any], display: str, l
     if not isinstance(config, dict):
         raise ArtifactError(MALFORMED, f"TF.js layers model_config is a JSON {type(config).__name__}")
     model = ModelIR(path=display, format=LAYERS_FORMAT)
-    for key in ("keras_version", "backend"):
-        if isinstance(topo.get(key), str):
-            model.meta[key] = topo[key][:200]
     walker = ConfigWalker(limits, member=None)
     root = walker.walk_model(config, "")
     training = doc.get("trainingConfig", topo.get("training_config"))
@@ -344,7 +349,7 @@ def load_layers_model(doc: dict[str, Any], topo: dict[str, Any], display: str, l
     model.keras_code = walker.code
     model.keras_refs = walker.refs
     model.keras_source = "model.json:modelTopology"
-    return Loaded(LAYERS_FORMAT, [model], walker.issues)
+    return Loaded(LAYERS_FORMAT, [model], walker.problems)
 
 
 # -- entry point ---------------------------------------------------------------------
@@ -363,24 +368,15 @@ def classify(doc: Any) -> str | None:
     return None
 
 
-def load_json(data: bytes, name: str, display: str, limits: Limits, depth: int) -> Loaded:
-    doc = parse_document(data, limits)
+def load_json(source: Source, member: str, ctx: LoadContext) -> Loaded:
+    size = source.size(member)
+    if size > ctx.limits.max_config_bytes:
+        raise LimitExceededError("max_config_bytes", ctx.limits.max_config_bytes, f"JSON document is {size} bytes")
+    doc = parse_document(source.read(member), ctx.limits)
     kind = classify(doc)
     if kind is None:
         raise ArtifactError(NO_MODEL, "JSON document is not a TensorFlow.js model (no modelTopology)")
     topo = doc["modelTopology"]
     if kind == "graph":
-        return load_graph_model(doc, topo, display, limits)
-    return load_layers_model(doc, topo, display, limits)
-
-
-def archive_reader(member: str, read_member: Callable[[str], bytes | None]) -> SiblingReader:
-    """Siblings of an archive member ``member`` (the archive's own reader does the I/O)."""
-    base = posixpath.dirname(member)
-
-    def read(rel: str) -> bytes | None:
-        if not _relative_ok(rel):
-            return None
-        return read_member(posixpath.join(base, rel) if base else rel)
-
-    return read
+        return load_graph_model(doc, topo, ctx.display, ctx.limits, source, posixpath.dirname(member))
+    return load_layers_model(doc, topo, ctx.display, ctx.limits)

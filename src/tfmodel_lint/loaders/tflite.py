@@ -31,12 +31,15 @@ import struct
 from typing import Any
 
 from tfmodel_lint._records import dataclass, field
-from tfmodel_lint.findings import Issue, Location, Severity
+from tfmodel_lint.errors import ArtifactError, LimitExceededError, Problem
+from tfmodel_lint.findings import Severity
 from tfmodel_lint.ir import EntryPoint, Function, ModelIR, Signature
-from tfmodel_lint.limits import LimitExceededError, Limits
-from tfmodel_lint.loaders import MALFORMED, ArtifactError, Loaded
+from tfmodel_lint.limits import Limits
+from tfmodel_lint.loaders import ArtifactProblem, LoadContext, Loaded
+from tfmodel_lint.sources import Source
 
-CUSTOM_OP = "TFL908"
+MALFORMED = Problem.MALFORMED
+CUSTOM_OP = Problem.CUSTOM_OP
 GRAPH = "<graph>"
 #: TFLite TensorType -> TensorFlow DataType.
 DTYPES = {0: 1, 1: 19, 2: 3, 3: 4, 4: 9, 5: 7, 6: 10, 7: 5, 8: 8, 9: 6, 10: 2, 11: 18, 12: 23, 13: 20, 14: 21,
@@ -295,7 +298,7 @@ class _Context:
     display: str
     opcodes: list[_OpCodeInfo]
     buffers: list[Table]
-    issues: list[Issue] = field(default_factory=list)
+    issues: list[ArtifactProblem] = field(default_factory=list)
     custom_ops: dict[str, int] = field(default_factory=dict)
     nodes: int = 0
 
@@ -356,8 +359,8 @@ def _const_node(ctx: _Context, name: str, tensor: _Tensor_, data: bytes) -> Any:
     return nd
 
 
-def _issue(code: str, message: str, severity: Severity, key: str) -> Issue:
-    return Issue(code, severity, "artifact", Location(), message, (), key=key)
+def _issue(problem: Problem, message: str, severity: Severity | None, key: str) -> ArtifactProblem:
+    return ArtifactProblem(problem, message, key=key, severity=severity)
 
 
 def _safe_name(text: str, fallback: str) -> str:
@@ -572,7 +575,7 @@ def _large_options(ctx: _Context, op: Table) -> bytes | None:
     return ctx.reader.buf[offset:offset + size]
 
 
-def parse_model(data: bytes, display: str, limits: Limits) -> tuple[ModelIR, list[Issue]]:
+def parse_model(data: bytes, display: str, limits: Limits) -> tuple[ModelIR, list[ArtifactProblem]]:
     reader = FlatReader(data, limits)
     root = reader.root()
     opcodes = []
@@ -595,14 +598,11 @@ def parse_model(data: bytes, display: str, limits: Limits) -> tuple[ModelIR, lis
             model.graph = func
         else:
             model.functions[func.name] = func
-    description = root.text(_Model.DESCRIPTION)
-    if description:
-        model.meta["tflite_description"] = description[:200]
     _signatures(model, root, subgraphs, inputs_of)
     for custom, count in sorted(ctx.custom_ops.items()):
         ctx.issues.append(_issue(
             CUSTOM_OP, f"custom operator '{custom}' ({count}x): its kernel is code the application registers, "
-            "not checked here", Severity.LOW, f"custom:{custom}"))
+            "not checked here", None, f"custom:{custom}"))
     return model, ctx.issues
 
 
@@ -632,9 +632,9 @@ def _signatures(model: ModelIR, root: Table, subgraphs: list[Table], inputs_of: 
         model.entry_points.append(EntryPoint("graph", False, whole_graph=True))
 
 
-def load_tflite(data: bytes, name: str, display: str, limits: Limits, depth: int) -> Loaded:
+def load_tflite(source: Source, member: str, ctx: LoadContext) -> Loaded:
     try:
-        model, issues = parse_model(data, display, limits)
+        model, issues = parse_model(source.read(member), ctx.display, ctx.limits)
     except FlatError as exc:
         raise ArtifactError(MALFORMED, f"not a valid TFLite flatbuffer: {exc}") from None
     except (struct.error, IndexError, OverflowError) as exc:

@@ -14,7 +14,8 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, TextIO
 
-from tfmodel_lint.discovery import walk_tree
+from tfmodel_lint.fsutil import walk_tree
+from tfmodel_lint.reporters.escaping import display
 
 if TYPE_CHECKING:
     from tfmodel_lint.discovery import Target
@@ -84,7 +85,7 @@ class ProgressBar:
         bar_width = 20
         filled = bar_width * done // max(1, self.total)
         bar = "[" + "#" * filled + "-" * (bar_width - filled) + "]"
-        text = f"{bar}{counter}{label}"
+        text = f"{bar}{counter}{display(label)}"  # a file name must not act on the terminal
         if len(text) > width:
             text = text[: width - 1] + "…"
         self.stream.write("\r" + text.ljust(width))
@@ -100,21 +101,20 @@ class ProgressBar:
 def lint_with_progress(
     linter: Linter, targets: Sequence[Target], jobs: int, setting: bool | None, stream: TextIO | None = None
 ) -> list[ArtifactResult]:
-    """``engine.lint_all`` with a progress bar when :func:`wanted`."""
+    """``engine.lint_all`` with a progress bar when :func:`wanted`: the bar observes the
+    run's one pool of workers, result by result."""
     from tfmodel_lint.engine import lint_all
 
     out = stream if stream is not None else sys.stderr
     if not wanted(setting, targets, out):
         return lint_all(linter, targets, jobs)
     bar = ProgressBar(len(targets), out)
-    results: list[ArtifactResult] = []
-    step = 1 if jobs <= 1 else jobs * 4
+
+    def observe(index: int, result: ArtifactResult) -> None:
+        bar.update(index + 1, result.record.path)
+
     try:
-        for start in range(0, len(targets), step):
-            chunk = targets[start : start + step]
-            bar.update(len(results), chunk[0].display)
-            results.extend(lint_all(linter, chunk, jobs))
-        bar.update(len(results))
+        bar.update(0, targets[0].display)
+        return lint_all(linter, targets, jobs, on_result=observe)
     finally:
         bar.close()
-    return results

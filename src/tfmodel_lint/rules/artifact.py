@@ -2,13 +2,17 @@
 
 These rules are reported by the loaders and the engine, not by inspecting a model, so
 ``check`` yields nothing; they exist so that the codes can be selected, ignored,
-documented and described in SARIF like any other.
+documented and described in SARIF like any other. Each says which
+:class:`~tfmodel_lint.errors.Problem` it reports: the loaders name problems, never codes,
+so a code and its default severity are defined here and nowhere else.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import ClassVar
 
+from tfmodel_lint.errors import Problem
 from tfmodel_lint.findings import Issue, Severity
 from tfmodel_lint.ir import ModelIR
 from tfmodel_lint.rules.base import Rule, RuleContext
@@ -16,6 +20,8 @@ from tfmodel_lint.rules.base import Rule, RuleContext
 
 class ArtifactRule(Rule):
     category = "artifact"
+    #: The problem this rule reports.
+    problem: ClassVar[Problem]
 
     def check(self, model: ModelIR, ctx: RuleContext) -> Iterable[Issue]:
         return ()
@@ -28,6 +34,7 @@ class UnreadableArtifact(ArtifactRule):
     """
 
     code = "TFL901"
+    problem = Problem.UNREADABLE
     name = "unreadable-artifact"
     severity = Severity.MEDIUM
     summary = "Artifact could not be read"
@@ -41,6 +48,7 @@ class MalformedArtifact(ArtifactRule):
     """
 
     code = "TFL902"
+    problem = Problem.MALFORMED
     name = "malformed-artifact"
     severity = Severity.MEDIUM
     summary = "Artifact could not be parsed"
@@ -48,15 +56,20 @@ class MalformedArtifact(ArtifactRule):
 
 class LimitExceeded(ArtifactRule):
     """The artifact exceeds one of the linter's safety limits (size, decompressed bytes,
-    compression ratio, entries, nesting depth, node or function count, time budget).
+    compression ratio, entries, nesting depth, node or function count, time budget), so
+    part of it was not checked.
 
-    The message names the limit and its value; raise it with the matching option if the
-    artifact is legitimate. Severity: medium.
+    The message names the limit and its setting; raise it with the matching option if
+    the artifact is legitimate. Findings made before the limit was hit are kept. What
+    was not checked may hold anything a checked model can, so the severity is high:
+    ``--fail-on high`` does not let an artifact pass by being too large or too slow to
+    analyse.
     """
 
     code = "TFL903"
+    problem = Problem.LIMIT
     name = "limit-exceeded"
-    severity = Severity.MEDIUM
+    severity = Severity.HIGH
     summary = "Artifact exceeds a safety limit"
 
 
@@ -67,6 +80,7 @@ class NoModelFound(ArtifactRule):
     """
 
     code = "TFL904"
+    problem = Problem.NO_MODEL
     name = "no-model-found"
     severity = Severity.LOW
     summary = "Path holds no recognised model artifact"
@@ -81,6 +95,7 @@ class UnsafeArchiveMember(ArtifactRule):
     """
 
     code = "TFL905"
+    problem = Problem.UNSAFE_MEMBER
     name = "unsafe-archive-member"
     severity = Severity.HIGH
     summary = "Archive member with a dangerous name or type"
@@ -94,6 +109,7 @@ class GitLfsPointer(ArtifactRule):
     """
 
     code = "TFL906"
+    problem = Problem.LFS_POINTER
     name = "git-lfs-pointer"
     severity = Severity.LOW
     summary = "Git LFS pointer file instead of a model"
@@ -111,6 +127,7 @@ class FormatMismatch(ArtifactRule):
     """
 
     code = "TFL907"
+    problem = Problem.FORMAT_MISMATCH
     name = "format-mismatch"
     severity = Severity.MEDIUM
     summary = "Artifact content does not match its file name"
@@ -127,9 +144,36 @@ class CustomOperator(ArtifactRule):
     """
 
     code = "TFL908"
+    problem = Problem.CUSTOM_OP
     name = "custom-operator"
     severity = Severity.LOW
     summary = "TFLite model uses a custom operator"
+
+
+class ConfigurationDisablesChecks(Rule):
+    """The configuration file of the linted checkout switches off whole checks.
+
+    A ``pyproject.toml`` or ``.tfmodel-lint.toml`` is part of the checkout it configures:
+    a change that adds ``extend-ignore = ["TFL2"]``, ``exclude = ["*"]``, a
+    ``per-file-ignores`` glob matching every model, or a signatures file that removes
+    capabilities from built-in ops would make a malicious model pass. Such settings are
+    reported on the configuration file: every check of a category turned off (medium; high
+    when every capability check or the artifact checks are off), an exclude or per-file
+    ignore matching every model file (high), capabilities removed from built-in ops (high).
+
+    The configuration cannot suppress this finding; the command line can
+    (``--extend-ignore TFL910``), and ``--isolated`` ignores the configuration file, as CI
+    should for untrusted changes.
+    """
+
+    code = "TFL910"
+    name = "configuration-disables-checks"
+    severity = Severity.MEDIUM
+    category = "configuration"
+    summary = "The configuration file turns off whole checks"
+
+    def check(self, model: ModelIR, ctx: RuleContext) -> Iterable[Issue]:
+        return ()
 
 
 class RuleCrashed(ArtifactRule):
@@ -139,6 +183,7 @@ class RuleCrashed(ArtifactRule):
     """
 
     code = "TFL999"
+    problem = Problem.INTERNAL
     name = "rule-crashed"
     severity = Severity.MEDIUM
     summary = "A rule failed on this artifact (internal error)"
@@ -153,5 +198,6 @@ RULES = [
     GitLfsPointer,
     FormatMismatch,
     CustomOperator,
+    ConfigurationDisablesChecks,
     RuleCrashed,
 ]

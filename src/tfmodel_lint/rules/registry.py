@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 
 from tfmodel_lint._records import dataclass
 from tfmodel_lint.entrypoints import EntryPoint, entry_points
+from tfmodel_lint.errors import Problem
 from tfmodel_lint.findings import CATEGORIES, Severity
 from tfmodel_lint.rules.base import Rule
 
@@ -37,6 +38,13 @@ class Registry:
 
     def by_code(self) -> dict[str, LoadedRule]:
         return {r.rule.code: r for r in self.rules}
+
+    def for_problem(self, problem: Problem) -> Rule:
+        """The artifact rule that reports ``problem`` (always one: the built-in pack)."""
+        for r in self.rules:
+            if getattr(type(r.rule), "problem", None) is problem:
+                return r.rule
+        raise LookupError(f"no rule reports {problem}")
 
 
 def _entry_points() -> list[EntryPoint]:
