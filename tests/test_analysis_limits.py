@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from tests.helpers import describe, lint
 from tfmodel_lint.analysis import targets as tg
-from tfmodel_lint.analysis import values
+from tfmodel_lint.analysis import values, valueset
 from tfmodel_lint.analysis.values import Evaluator, Value, handled_ops
 from tfmodel_lint.findings import Finding, Severity
 from tfmodel_lint.limits import Limits
@@ -132,9 +132,9 @@ def programs(draw: st.DrawFn) -> pb.GraphDef:
 def _reference(g: pb.GraphDef, monkeypatch: pytest.MonkeyPatch) -> Value:
     """The value computed with bounds far above what the program needs."""
     with monkeypatch.context() as m:
-        for name, value in (("MAX_ITEMS", 10**6), ("MAX_SCAN", 10**6), ("MAX_BUILD_BYTES", 1 << 40),
-                            ("MAX_WORK_BYTES", 1 << 40)):
-            m.setattr(values, name, value)
+        for name, value in (("MAX_ITEMS", 10**6), ("MAX_SCAN", 10**6), ("MAX_BUILD_BYTES", 1 << 40)):
+            m.setattr(valueset, name, value)
+        m.setattr(values, "MAX_WORK_BYTES", 1 << 40)
         return evaluate(g, _read_input(g))
 
 

@@ -16,11 +16,9 @@ from typing import TYPE_CHECKING
 
 from tfmodel_lint.analysis import numeric
 from tfmodel_lint.analysis.numeric import Num
-from tfmodel_lint.analysis.values import (
+from tfmodel_lint.analysis.valueset import (
     HOLE,
     MAX_LEN,
-    Evaluator,
-    Frame,
     Unknown,
     Value,
     attr_s,
@@ -38,6 +36,7 @@ from tfmodel_lint.analysis.values import (
 from tfmodel_lint.ir import STRING_DTYPE
 
 if TYPE_CHECKING:
+    from tfmodel_lint.analysis.values import Evaluator, Frame
     from tfmodel_lint.ir import Edge, Function
     from tfmodel_lint.proto.tfmodel_lint_pb2 import NodeDef
 
