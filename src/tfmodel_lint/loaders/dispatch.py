@@ -39,7 +39,9 @@ SAVEDMODEL_HOOKS: tuple[str, ...] = (
     "tfmodel_lint.loaders.keras_savedmodel:keras_metadata_hook",
     "tfmodel_lint.loaders.checkpoint:variables_hook",
     "tfmodel_lint.loaders.archives:extra_members_hook",
+    "tfmodel_lint.loaders.tf_graph:asset_contents_hook",
 )
+
 
 def resolve(spec: str) -> Callable[..., Loaded] | None:
     module, _, attr = spec.partition(":")
