@@ -39,9 +39,8 @@ SAVEDMODEL_HOOKS: tuple[str, ...] = (
     "tfmodel_lint.loaders.keras_savedmodel:keras_metadata_hook",
     "tfmodel_lint.loaders.checkpoint:variables_hook",
     "tfmodel_lint.loaders.archives:extra_members_hook",
+    "tfmodel_lint.loaders.tf_graph:asset_contents_hook",
 )
-
-SavedModelHook = Callable[[Source, LoadContext, Loaded], None]
 
 
 def resolve(spec: str) -> Callable[..., Loaded] | None:
