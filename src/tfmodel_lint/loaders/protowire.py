@@ -18,6 +18,7 @@ itself then fails at the same place, having decoded no more than was counted).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from tfmodel_lint.errors import LimitExceededError
@@ -30,6 +31,7 @@ __all__ = [
     "count_field",
     "count_message",
     "count_text",
+    "length_delimited",
     "max_weight",
     "may_exceed",
     "table_of",
@@ -321,6 +323,28 @@ def check_message(desc: Any, data: bytes | memoryview, cap: int, what: str) -> N
     than ``cap`` elements; free for data too small to (see :func:`may_exceed`)."""
     if may_exceed(len(data), cap):
         count_message(desc, data, cap, what)
+
+
+def length_delimited(data: bytes, number: int) -> Iterator[bytes]:
+    """The payloads of the length-delimited fields ``number`` at the top of a serialized
+    message (no Python object per other field; what does not parse ends the walk)."""
+    view = memoryview(data)
+    i, end = 0, len(view)
+    try:
+        while i < end:
+            tag, i = _varint(view, i, end)
+            if tag == number << 3 | 2:
+                size, i = _varint(view, i, end)
+                if i + size > end:
+                    return
+                yield bytes(view[i:i + size])
+                i += size
+            else:
+                i = _skip_value(view, i, end, tag, 0)
+    except _Stop:
+        return
+    finally:
+        view.release()
 
 
 def count_text(data: bytes, cap: int, what: str) -> int:

@@ -21,6 +21,7 @@ from tfmodel_lint.loaders.protowire import (
     check_message,
     count_field,
     count_text,
+    length_delimited,
     may_exceed,
     table_of,
 )
@@ -349,27 +350,26 @@ def metagraph_model(mg: MetaGraphDef, path: str, fmt: str, limits: Limits, graph
         model.entry_points.append(EntryPoint("restore", True, graph_outputs=(saver.restore_op_name,)))
     for afd in mg.asset_file_def:
         model.assets.append(Asset(afd.filename, afd.tensor_info.name))
-    _builder_assets(model, mg)
+    _builder_assets(model, mg, limits)
     _object_graph(model, mg)
     return model
 
 
-def _builder_assets(model: ModelIR, mg: MetaGraphDef) -> None:
+def _builder_assets(model: ModelIR, mg: MetaGraphDef, limits: Limits) -> None:
     """TF1 ``SavedModelBuilder`` exports list their assets in the collection
     ``saved_model_assets`` (``AssetFileDef`` messages packed in ``Any``), not in
     ``asset_file_def``. The project schema leaves that collection kind out; its bytes
-    are kept as unknown fields and decoded here."""
+    are kept as unknown fields and decoded here (counted first: ``max_elements``)."""
     if "saved_model_assets" not in mg.collection_def:
         return
     from google.protobuf import any_pb2
-    from google.protobuf.unknown_fields import UnknownFieldSet
 
     known = {(a.filename, a.tensor_name) for a in model.assets}
-    for entry in iter(UnknownFieldSet(mg.collection_def["saved_model_assets"])):
-        if entry.field_number != 5 or entry.wire_type != 2:  # CollectionDef.any_list
-            continue
+    raw = mg.collection_def["saved_model_assets"].SerializeToString()
+    for data in length_delimited(raw, 5):  # CollectionDef.any_list
+        check_message(pb2().CollectionDef.BytesList.DESCRIPTOR, data, limits.max_elements, "saved_model_assets")
         try:
-            for packed in pb2().CollectionDef.BytesList.FromString(entry.data).value:  # AnyList: repeated Any = 1
+            for packed in pb2().CollectionDef.BytesList.FromString(data).value:  # AnyList: repeated Any = 1
                 message = any_pb2.Any.FromString(packed)
                 if not message.type_url.endswith("tensorflow.AssetFileDef"):
                     continue
