@@ -6,6 +6,13 @@ models it produced. An input may be rejected with the linter's own errors
 other exception is a crash. ``RecursionError`` and ``MemoryError`` count as crashes
 too: the loaders must bound their own work rather than lean on the interpreter.
 
+Every target also runs under a memory and time oracle (:func:`guarded`): an input whose
+lint raises the process's peak RSS by more than :data:`MEMORY_CEILING` over what it was
+before the input (upb's allocations included: the peak is the kernel's, reset before
+each input), or takes more than :data:`CPU_CEILING` seconds of CPU, raises
+:class:`ResourceCeilingError`, a crash like any other: with the small limits below
+nothing legitimate comes near either.
+
 Seeds come from the project's fixtures (``examples/models``, ``tests/fixtures``, the
 fixture cache built by the test suite) plus a few inputs generated here (a Keras
 HDF5 image, a ``.keras`` zip, marshalled code, archives of the other seeds).
@@ -35,8 +42,66 @@ def limits() -> Any:
 
     mib = 1 << 20
     return Limits(max_file_bytes=8 * mib, max_archive_bytes=32 * mib, max_archive_entries=2000,
-                  max_nodes=200_000, max_functions=20_000, max_config_bytes=8 * mib, max_string_bytes=mib,
-                  time_budget=0.5)  # also the HDF5 reader's deadline: hangs are cut off fast
+                  max_nodes=200_000, max_functions=20_000, max_elements=1_000_000, max_config_bytes=8 * mib,
+                  max_string_bytes=mib, time_budget=0.5)  # also the HDF5 reader's deadline: hangs are cut off fast
+
+
+# -- the memory and time oracle ------------------------------------------------------
+
+#: Most the peak RSS may grow while one input is linted (the limits above allow a few
+#: tens of MiB: 8 MiB files, a million protobuf elements, 32 MiB decompressed).
+MEMORY_CEILING = 256 << 20
+#: Most CPU seconds one input may take (the HDF5 reader's time is its own process's).
+CPU_CEILING = 10.0
+
+
+class ResourceCeilingError(AssertionError):
+    """An input's lint went past the oracle's memory or time ceiling."""
+
+
+def _status(field: str) -> int | None:
+    """A ``VmXXX`` line of /proc/self/status, in bytes (None where there is none)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        return None
+    return None
+
+
+def _reset_peak() -> bool:
+    """Reset the kernel's peak-RSS mark (VmHWM) to the current RSS (Linux >= 4.0)."""
+    try:
+        with open("/proc/self/clear_refs", "w", encoding="ascii") as fh:
+            fh.write("5")
+    except OSError:
+        return False
+    return True
+
+
+def guarded(target: Callable[[bytes], None]) -> Callable[[bytes], None]:
+    """``target`` under the oracle: peak RSS growth and CPU time of each input checked."""
+    import time
+
+    def run(data: bytes) -> None:
+        measured = _reset_peak()
+        before = _status("VmRSS") if measured else None
+        start = time.process_time()
+        target(data)
+        cpu = time.process_time() - start
+        if before is not None:
+            peak = _status("VmHWM")
+            if peak is not None and peak - before > MEMORY_CEILING:
+                raise ResourceCeilingError(f"peak RSS grew by {(peak - before) >> 20} MiB on this input "
+                                           f"(ceiling {MEMORY_CEILING >> 20} MiB)")
+        if cpu > CPU_CEILING:
+            raise ResourceCeilingError(f"{cpu:.1f} s of CPU on this input (ceiling {CPU_CEILING:g} s)")
+
+    run.__name__ = getattr(target, "__name__", "target")
+    run.__doc__ = target.__doc__
+    return run
 
 
 def _rules() -> tuple[Any, Any]:
@@ -143,9 +208,11 @@ def target_streamed(data: bytes) -> None:
     (memory-mapped, node lists kept serialized), forced for inputs of any size, against
     the whole-bytes parse. The streamed path may decline an input (``None``: the linter
     then parses it whole); otherwise both give the same format and the same functions,
-    nodes and inputs, or both refuse the input. One allowed difference: protobuf's
+    nodes and inputs, or both refuse the input. Two allowed differences: protobuf's
     nesting limit counts from each node in the streamed path, so a file the whole parse
-    refuses as too deeply nested may be analysed. The rules then run on the result."""
+    refuses as too deeply nested may be analysed; and ``max_elements`` counts each node
+    on its own there, the whole file at once in the whole parse, so a file the whole
+    parse refuses for its elements may be analysed. The rules then run on the result."""
     import os
     import tempfile
     from types import SimpleNamespace
@@ -176,7 +243,10 @@ def target_streamed(data: bytes) -> None:
         whole = exc
     if isinstance(streamed, BaseException) or isinstance(whole, BaseException):
         deeper = isinstance(whole, BaseException) and not isinstance(streamed, BaseException) and (
-            PROTOBUF_DEPTH_ERROR in str(whole) or "nest" in str(whole) or "recursion" in str(whole).lower())
+            PROTOBUF_DEPTH_ERROR in str(whole) or "nest" in str(whole) or "recursion" in str(whole).lower()
+            # The whole parse decodes the file at once, so counts all its elements
+            # together; the streamed one counts each node on its own.
+            or "max-elements" in str(whole))
         if isinstance(streamed, BaseException) != isinstance(whole, BaseException) and not deeper:
             raise AssertionError(f"streamed parse gave {streamed!r:.300}, whole parse {whole!r:.300}")
         if isinstance(streamed, BaseException):
@@ -320,7 +390,7 @@ class Harness:
     seeds: Callable[[], list[bytes]]
 
 
-HARNESSES: dict[str, Harness] = {h.name: h for h in (
+HARNESSES: dict[str, Harness] = {h.name: Harness(h.name, guarded(h.target), h.seeds) for h in (
     Harness("savedmodel", target_savedmodel,
             lambda: _files("saved_model.pb", "*.pbtxt", "*.meta", "*.pb", limit=48, max_bytes=512 << 10)),
     Harness("streamed", target_streamed,

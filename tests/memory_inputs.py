@@ -332,29 +332,52 @@ def checkpoint_zip(path: Path, tensors: int, pad: int, fill: bytes | None = None
 # -- the bench's set -----------------------------------------------------------------------
 
 
-def bench_inputs(out: Path, quick: bool) -> dict[str, Path]:
-    """Every hostile input of issue 16 at its size (``quick``: a tenth)."""
-    scale = 10 if quick else 1
+def bench_inputs(out: Path, quick: bool) -> dict[str, dict[str, str]]:
+    """Every hostile input of issue 16 at its size (``quick``: a tenth, and no 1 GB
+    HDF5 file): name -> {"path", "what"}; written to ``out/manifest.json`` last."""
+    k = 10 if quick else 1
     out.mkdir(parents=True, exist_ok=True)
-    made: dict[str, Path] = {}
-    builders: dict[str, Callable[[Path], Path]] = {
-        "string_val": lambda d: protobuf_case(d, "string_val", 250_000_000 // scale),
-        "int64_val": lambda d: protobuf_case(d, "int64_val", 400_000_000 // scale),
-        "zip_entries": lambda d: zip_many_entries(d / "entries.zip", 10_000_000 // scale),
-    }
-    for name, build in builders.items():
+    plan: list[tuple[str, str, Callable[[Path], Path]]] = [
+        ("pb_string_val", f"GraphDef: a Const of {250 // k} M empty strings (TensorProto.string_val)",
+         lambda d: protobuf_case(d, "string_val", 250_000_000 // k)),
+        ("pb_int64_val", f"GraphDef: a Const of {400 // k} M packed int64 values",
+         lambda d: protobuf_case(d, "int64_val", 400_000_000 // k)),
+        ("pb_function_args", f"GraphDef: a library function with {10 // k} M empty input ArgDefs",
+         lambda d: protobuf_case(d, "function_args", 10_000_000 // k)),
+        ("pb_nodes", "GraphDef: 5.2 M empty nodes (past max-nodes)",
+         lambda d: protobuf_case(d, "nodes", 5_200_000)),
+        ("zip_entries", f"zip: a central directory of {10 // k} M entries",
+         lambda d: zip_many_entries(d / "entries.zip", 10_000_000 // k)),
+        ("zip_entries_zip64", f"zip: {10 // k} M entries named by a Zip64 record, a decoy one for the locator",
+         lambda d: zip_many_entries(d / "entries64.zip", 10_000_000 // k, "decoy")),
+        ("zip_extra_blocks", f"zip: {2000 // k:,} directory entries of 16,000 empty extra-field blocks",
+         lambda d: zip_fat_directory(d / "fat.zip", 2000 // k, 65532)),
+        ("h5_config", f"HDF5: a {400 // k} MB variable-length model_config",
+         lambda d: h5_vlen_config(d / "config.h5", (400 << 20) // k)),
+        ("tfjs_repeated", "TF.js: a 2 MiB shard listed 1,000 times",
+         lambda d: tfjs_repeated_shard(d / "repeated", 1000, 2 * MiB)),
+        ("tfjs_groups", "TF.js: 100 string constants of 4,096 strings of 4 KiB from one shard",
+         lambda d: tfjs_string_groups(d / "groups", 100, 4096, 4096)),
+        ("checkpoint_zip", "zipped SavedModel: 64 string tensors, each 64 MiB into a deflated shard",
+         lambda d: checkpoint_zip(d / "ckpt.zip", 64, 64 * MiB)),
+    ]
+    if not quick:
+        plan.append(("h5_config_1gb", "HDF5: a 1 GB variable-length model_config (past max-file-bytes)",
+                     lambda d: h5_vlen_config(d / "config1g.h5", 1 << 30)))
+    made: dict[str, dict[str, str]] = {}
+    for name, what, build in plan:
         sub = out / name
         sub.mkdir(exist_ok=True)
-        made[name] = build(sub)
+        made[name] = {"path": str(build(sub)), "what": what}
+    (out / "manifest.json").write_text(json.dumps(made, indent=1), encoding="utf-8")
     return made
 
 
 def main(argv: list[str]) -> int:
-    out = Path(argv[1])
-    made = bench_inputs(out, "--quick" in argv)
-    print(json.dumps({k: str(v) for k, v in made.items()}))
+    bench_inputs(Path(argv[1]), "--quick" in argv)
     return 0
 
 
 if __name__ == "__main__":
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script by bench/run.py
     sys.exit(main(sys.argv))

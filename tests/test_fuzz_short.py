@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -25,6 +26,16 @@ TIMEOUTS = {"hdf5": 300}
 KNOWN_HANGS: dict[str, str] = {}
 
 
+#: Address space of a short run: a backstop under the harness's own memory oracle.
+ADDRESS_SPACE = 4 << 30
+
+
+def _backstop() -> None:
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_AS, (ADDRESS_SPACE, ADDRESS_SPACE))
+
+
 @pytest.fixture(scope="module")
 def fixtures_built() -> None:
     build_cached("build_format_fixtures.py")  # seeds come from the fixture cache too
@@ -35,7 +46,7 @@ def test_short_fuzz_run(name: str, fixtures_built: None) -> None:
     try:
         proc = subprocess.run([sys.executable, "-m", "fuzz.short_run", name, str(COUNT), str(SEED)],
                               capture_output=True, text=True, cwd=str(ROOT), timeout=TIMEOUTS.get(name, TIMEOUT),
-                              check=False)
+                              check=False, preexec_fn=_backstop)
     except subprocess.TimeoutExpired:
         if name in KNOWN_HANGS:
             pytest.xfail(KNOWN_HANGS[name])
@@ -47,3 +58,56 @@ def test_short_fuzz_run(name: str, fixtures_built: None) -> None:
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert report["executions"] == COUNT + report["seeds"]
     assert report["seeds"] >= 1
+
+
+# -- the memory and time oracle -------------------------------------------------------------
+
+
+def test_oracle_reports_memory_growth_as_a_crash() -> None:
+    from fuzz._harness import MEMORY_CEILING, ResourceCeilingError, guarded
+
+    def hungry(data: bytes) -> None:
+        block = bytearray(MEMORY_CEILING + (64 << 20))
+        block[::4096] = b"x" * len(block[::4096])  # touched: resident, not just reserved
+
+    def modest(data: bytes) -> None:
+        block = bytearray(16 << 20)
+        block[::4096] = b"x" * len(block[::4096])
+
+    guarded(modest)(b"")
+    with pytest.raises(ResourceCeilingError, match="peak RSS grew"):
+        guarded(hungry)(b"")
+
+
+def test_oracle_reports_cpu_time_as_a_crash(monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    from fuzz import _harness
+
+    monkeypatch.setattr(_harness, "CPU_CEILING", 0.05)
+
+    def spin(data: bytes) -> None:
+        start = time.process_time()
+        while time.process_time() - start < 0.2:
+            pass
+
+    with pytest.raises(_harness.ResourceCeilingError, match="of CPU"):
+        _harness.guarded(spin)(b"")
+
+
+def test_oracle_on_the_repeated_field_input_that_took_gigabytes(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """20 MB of empty strings in one Const, as a harness input: refused at max-elements
+    within the ceilings; with that limit lifted (as before it existed) the oracle
+    reports the decoding of these 10 million strings (~440 MiB)."""
+    from fuzz import _harness
+    from tests import memory_inputs
+    from tfmodel_lint._records import replace
+
+    data = memory_inputs.protobuf_case(tmp_path, "string_val", 10_000_000).read_bytes()
+    _harness.HARNESSES["savedmodel"].target(data)
+    _harness.HARNESSES["streamed"].target(data)
+    small = _harness.limits
+    monkeypatch.setattr(_harness, "limits", lambda: replace(small(), max_elements=10**12))
+    with pytest.raises(_harness.ResourceCeilingError, match="peak RSS grew"):
+        _harness.HARNESSES["savedmodel"].target(data)
