@@ -1,12 +1,13 @@
 """Hostile inputs that once took gigabytes, generated at run time (never committed), for
 ``tests/test_memory.py`` and the ``memory`` case of ``bench/run.py``.
 
-Each builder writes into a directory and returns the path it made; ``scale`` sets the
-size (the tests use small scales with lowered limits or just past the default ones, the
-bench the sizes of issue 16). Large protobufs are written in chunks: the generator never
-holds a hostile file in memory. Run as a script to write the bench's set::
+Each builder writes into a directory and returns the path it made; a count or size
+argument sets the scale (the tests use sizes just past the default limits, or lower the
+limits; the bench uses the sizes of issue 16). Large protobufs are written in chunks:
+the generator never holds a hostile file in memory. Run as a script to write the
+bench's set and its ``manifest.json``::
 
-    python -m tests.memory_inputs OUTDIR [--quick]
+    python tests/memory_inputs.py OUTDIR [--quick]
 """
 
 from __future__ import annotations
