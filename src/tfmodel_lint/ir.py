@@ -147,6 +147,10 @@ class RawNodes(Sequence["NodeDef"]):
             if len(raw) > size:
                 yield decode(raw)
 
+    def raw_bytes(self) -> int:
+        """Bytes of all the nodes, serialized."""
+        return sum(len(raw) for raw in self._raw)
+
     def scan(self) -> tuple[list[str], array[int]]:
         """Every node's op (the strings shared) and ``hash()`` of its name."""
         if self._ops is None or self._hashes is None:
@@ -164,6 +168,10 @@ class RawNodes(Sequence["NodeDef"]):
 #: Graph bodies up to this many nodes get a plain ``{name: NodeDef}`` index; larger
 #: ones a :class:`_HashIndex`, 16 bytes a node instead of a few hundred.
 DICT_INDEX_MAX = 4096
+#: ... unless their nodes are kept serialized and hold more than this many bytes: the
+#: dict would hold every node decoded (a few fat nodes, each just under max-elements,
+#: decode to gigabytes).
+DICT_INDEX_BYTES = 16 << 20
 
 
 class _HashIndex:
@@ -252,7 +260,9 @@ class Function:
         index = self._index
         if index is None:
             nodes = self.node_defs
-            index = {nd.name: nd for nd in nodes} if len(nodes) <= DICT_INDEX_MAX else _HashIndex(nodes)
+            small = len(nodes) <= DICT_INDEX_MAX and (
+                not isinstance(nodes, RawNodes) or nodes.raw_bytes() <= DICT_INDEX_BYTES)
+            index = {nd.name: nd for nd in nodes} if small else _HashIndex(nodes)
             self._index = index
         return index.get(name)
 
