@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from tests import memory_inputs as mi
-from tfmodel_lint.limits import Limits
+from tfmodel_lint.limits import LimitExceededError, Limits
 
 ROOT = Path(__file__).resolve().parent.parent
 GOOD = ROOT / "examples" / "models" / "malicious_reader"
@@ -187,6 +187,62 @@ def test_models_within_the_limits_are_unchanged(tmp_path: Path) -> None:
         path = mi.protobuf_case(tmp_path, case, 20_000)
         run = measured_lint(path, args=("--max-elements", "400000"))
         assert [f["code"] for f in run.of(path.name)] == ["TFL201"], run
+
+
+def _reference_count(msg: Any) -> int:
+    """Elements of a parsed message by the rule of ``protowire`` (README, max-elements),
+    counted from the message protobuf parsed, not from its bytes."""
+    from tfmodel_lint.loaders.protowire import weight
+
+    total = 0
+    for fd, value in msg.ListFields():
+        kind = fd.message_type
+        if kind is not None and kind.GetOptions().map_entry:
+            inner = kind.fields_by_name["value"].message_type
+            for key in value:  # an entry, its key and its value
+                total += 1 + weight(kind) + 2
+                if inner is not None:
+                    total += weight(inner) + _reference_count(value[key])
+        elif fd.is_repeated:
+            total += sum(1 + weight(kind) + _reference_count(v) for v in value) if kind is not None else len(value)
+        else:
+            total += 1 + (weight(kind) + _reference_count(value) if kind is not None else 0)
+    return total
+
+
+def test_wire_count_matches_the_parsed_message(tf_fixtures: Path) -> None:
+    """The wire-format count of every real SavedModel of the fixtures (TensorFlow-built)
+    equals the count of the message upb parses (fields the schema leaves out dropped)."""
+    from tfmodel_lint.loaders.protowire import count_message
+    from tfmodel_lint.proto import tfmodel_lint_pb2 as pb
+
+    files = sorted(tf_fixtures.rglob("saved_model.pb"))
+    assert files
+    for path in files:
+        msg = pb.SavedModel.FromString(path.read_bytes())
+        msg.DiscardUnknownFields()
+        assert count_message(pb.SavedModel.DESCRIPTOR, msg.SerializeToString(), 10**12, "x") == \
+            _reference_count(msg), path
+
+
+def test_wire_count_of_packed_repeated_and_nested_fields() -> None:
+    from tfmodel_lint.loaders.protowire import count_message
+    from tfmodel_lint.proto import tfmodel_lint_pb2 as pb
+
+    t = pb.TensorProto(dtype=9, int64_val=[0, 1, 300, -1, 2**40], float_val=[1.5, 2.5], string_val=[b"", b"x"],
+                       bool_val=[True, False, True])
+    t.tensor_shape.dim.add(size=3)
+    t.tensor_shape.dim.add()
+    nd = pb.NodeDef(name="n", op="Const", input=["a", "b"])
+    nd.attr["value"].tensor.CopyFrom(t)
+    nd.attr["l"].list.i.extend(range(1000))
+    nd.attr["f"].func.attr["inner"].list.s.extend([b"p"] * 7)
+    data = nd.SerializeToString()
+    assert count_message(pb.NodeDef.DESCRIPTOR, data, 10**9, "x") == _reference_count(nd)
+    with pytest.raises(LimitExceededError, match="max-elements=100"):
+        count_message(pb.NodeDef.DESCRIPTOR, data, 100, "node 'n'")
+    # What does not parse ends the count (the parse then fails there).
+    assert count_message(pb.NodeDef.DESCRIPTOR, data[:-3] + b"\xff\xff\xff", 10**9, "x") < _reference_count(nd)
 
 
 def test_stream_threshold_keeps_whole_parses_under_the_default() -> None:
