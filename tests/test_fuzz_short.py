@@ -111,3 +111,21 @@ def test_oracle_on_the_repeated_field_input_that_took_gigabytes(tmp_path: Path,
     monkeypatch.setattr(_harness, "limits", lambda: replace(small(), max_elements=10**12))
     with pytest.raises(_harness.ResourceCeilingError, match="peak RSS grew"):
         _harness.HARNESSES["savedmodel"].target(data)
+
+
+# -- inputs found by the campaigns (fuzz/README.md) ------------------------------------------
+
+
+def test_zip_member_with_bad_lzma_properties_is_malformed_not_a_crash() -> None:
+    """Found by the keras harness (2026-12-06): a member compressed with LZMA whose
+    properties are invalid raised LZMAError (no OSError) out of the zip reader:
+    'loader crashed' (TFL999). Now the member is malformed (TFL902) and the rest of the
+    archive is still read."""
+    from tests.helpers import lint
+
+    path = ROOT / "tests" / "fixtures" / "fuzz_regressions" / "zip_lzma_bad_properties.keras"
+    result = lint(path)
+    assert not result.internal_errors
+    assert not [f for f in result.findings if f.code == "TFL999"]
+    bad = [f for f in result.findings if f.code == "TFL902" and "Invalid or unsupported options" in f.message]
+    assert bad and bad[0].location.member == "metadata.json"

@@ -288,10 +288,11 @@ ZIP_ERRORS: tuple[type[BaseException], ...] = (
 
 def zip_errors() -> tuple[type[BaseException], ...]:
     """What reading a hostile zip can raise (CRC or header mismatch, unsupported method,
-    truncated data...)."""
+    truncated data, bad LZMA properties of a member: LZMAError is no OSError...)."""
+    import lzma
     import zipfile
 
-    return (zipfile.BadZipFile, zipfile.LargeZipFile, *ZIP_ERRORS)
+    return (zipfile.BadZipFile, zipfile.LargeZipFile, lzma.LZMAError, *ZIP_ERRORS)
 
 
 class ZipSource:
