@@ -89,7 +89,7 @@ TF_FIXTURES = frozenset({"tf_fixtures", "dataflow_fixtures", "fmt", "fixtures_bu
 #: subprocess venvs) or run many examples: marked ``slow``. They all run in CI; the inner
 #: loop is ``pytest -m "not slow and not tf"``.
 SLOW_MODULES = frozenset({"test_precommit", "test_sarif", "test_fuzz_short", "test_dataflow_hypothesis",
-                          "test_never_executes", "test_streamed_parse", "test_extract_addons"})
+                          "test_never_executes", "test_streamed_parse", "test_extract_addons", "test_memory"})
 
 
 #: Single tests that take seconds (deep trees, hangs cut off by a deadline, bombs).
