@@ -1280,10 +1280,12 @@ class Suite:
                 pre, rest = body.split(README_BEGIN, 1)
                 block, post = rest.split(README_END, 1)
                 if self.args.only:  # a partial run replaces its own sections and targets only
-                    note = (f"Sections {', '.join(sorted(self.args.only))} below (and their targets): "
-                            f"`python bench/run.py{' --quick' if self.quick else ''} --only "
-                            f"{' '.join(self.args.only)}`, {info['date']}, commit {info['git_commit']}, load "
-                            f"{info['loadavg_start'][0]:.2f} / {info['loadavg_end'][0]:.2f}.")
+                    titles = [title[4:] for title, _ in _split_results(text)[2]]
+                    note = (f"Sections {', '.join(titles)} and their targets: `python bench/run.py"
+                            f"{' --quick' if self.quick else ''} --only {' '.join(self.args.only)}`, "
+                            f"{info['date']}, commit {info['git_commit']}, load {info['loadavg_start'][0]:.2f} / "
+                            f"{info['loadavg_end'][0]:.2f}, CPUs available {info['cores_available_start']:.2f} / "
+                            f"{info['cores_available_end']:.2f}.")
                     text = merge_results(block.strip("\n"), text, note) + "\n"
                 readme.write_text(f"{pre}{README_BEGIN}\n{text}{README_END}{post}", encoding="utf-8")
                 print(f"updated {shorten(str(readme))}")
