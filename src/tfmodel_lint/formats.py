@@ -252,9 +252,12 @@ def _printable_name(data: bytes) -> bool:
 
 def protobuf_graph_like(head: bytes) -> bool:
     """Whether the first bytes read as a binary GraphDef (``node`` = field 1 holding a
-    NodeDef whose name and op are printable text) or SavedModel (``saved_model_schema_version``
-    = field 1 varint, then ``meta_graphs`` = field 2), the way TensorFlow writes them.
-    A cheap structural check on at most :data:`HEAD_BYTES`, never a parse."""
+    NodeDef whose name and op are printable text), SavedModel (``saved_model_schema_version``
+    = field 1 varint, then ``meta_graphs`` = field 2) or MetaGraphDef (``meta_info_def``
+    whose first field is printable, or its ``stripped_op_list`` of OpDefs with printable
+    names), the way TensorFlow writes them. A cheap structural check on at most
+    :data:`HEAD_BYTES`, never a parse; measured against real TensorFlow files and a corpus
+    of other binaries in ``tests/test_bypasses.py``."""
     if len(head) < 4:
         return False
     tag = head[0]
@@ -267,6 +270,8 @@ def protobuf_graph_like(head: bytes) -> bool:
     if got is None:
         return False
     _size, i = got
+    if tag == 0x0A and _op_list_like(head, i):
+        return True
     # Inside: NodeDef.name (field 1, bytes) then NodeDef.op (field 2, bytes), both text;
     # or MetaInfoDef / a GraphDef's first node: the same check on the first two fields.
     fields: list[bytes] = []
@@ -284,6 +289,24 @@ def protobuf_graph_like(head: bytes) -> bool:
     return len(fields) == 2 and all(_printable_name(f) for f in fields)
 
 
+def _op_list_like(head: bytes, i: int) -> bool:
+    """At ``i``, inside a MetaInfoDef: ``stripped_op_list`` (field 2), whose first OpDef
+    (field 1) starts with its name (field 1), an identifier."""
+    if i >= len(head) or head[i] != 0x12:
+        return False
+    for _ in range(2):  # into stripped_op_list, then into its first OpDef
+        got = _varint(head, i + 1)
+        if got is None or got[1] >= len(head) or head[got[1]] != 0x0A:
+            return False
+        i = got[1]
+    got = _varint(head, i + 1)
+    if got is None:
+        return False
+    n, start = got
+    name = head[start:start + n]
+    return 0 < n <= 256 and len(name) == n and name.decode("ascii", "replace").isidentifier()
+
+
 # -- formats found past the first bytes (polyglots) ------------------------------------
 
 #: libhdf5 looks for the superblock at offset 0, then at 512 and every power of two
@@ -294,6 +317,8 @@ _ZIP64_LOCATOR = b"PK\x06\x07"
 _ZIP_CENTRAL = b"PK\x01\x02"
 #: The zip end record sits in the last 22 bytes plus at most a 65,535-byte comment.
 ZIP_TAIL_BYTES = 22 + 65535
+#: How far from the end a zip is looked for after text (a comment of up to ~1 KiB).
+TEXT_ZIP_WINDOW = 1024
 
 ReadAt = Callable[[int, int], bytes]
 
@@ -324,13 +349,14 @@ def _tar_header(block: bytes) -> bool:
     return stored == sum(block[:148]) + 8 * 32 + sum(block[156:])
 
 
-def zip_end_record(read_at: ReadAt, size: int) -> int | None:
+def zip_end_record(read_at: ReadAt, size: int, window: int = ZIP_TAIL_BYTES) -> int | None:
     """The offset of a zip end-of-central-directory record that a zip reader finds at
     the end of the data (its comment reaching the end) and that points back at a
     central directory holding members, or ``None``: one read of at most 64 KiB, and
     one of 4 bytes per candidate record. A zip appended to (or wrapped around) another
-    file is found; a zip stored as a member inside a tar, which more blocks follow, is not."""
-    tail_size = min(size, ZIP_TAIL_BYTES)
+    file is found; a zip stored as a member inside a tar, which more blocks follow, is not.
+    ``window``: how far from the end to look (a zip comment longer than that hides it)."""
+    tail_size = min(size, window, ZIP_TAIL_BYTES)
     if tail_size < 22:
         return None
     start = size - tail_size
@@ -346,6 +372,23 @@ def zip_end_record(read_at: ReadAt, size: int) -> int | None:
                 elif 0 < cd_size <= start + pos and read_at(start + pos - cd_size, 4) == _ZIP_CENTRAL:
                     return start + pos
         pos = tail.rfind(_ZIP_END, 0, pos)
+    return None
+
+
+def hidden_format(read_at: ReadAt, size: int, head: bytes, kind: str | None = None) -> str | None:
+    """A model format found past a file's first bytes: ``hdf5`` (a superblock after a user
+    block) or ``zip`` (an end record at the end, whatever precedes it); ``None``. For
+    content whose first bytes say nothing: discovery and the pre-commit filter. ``kind``:
+    :func:`sniff` of ``head``, when known."""
+    if kind is None:
+        kind = sniff(head)
+    if kind != "hdf5" and hdf5_superblock(read_at, size, inside_tar=kind == "tar") is not None:
+        return "hdf5"
+    # Text (source code, most of a repository) is looked at for a zip without a long
+    # comment only: the whole 64 KiB window is read for binary content.
+    window = TEXT_ZIP_WINDOW if not _has_control_bytes(head) else ZIP_TAIL_BYTES
+    if kind != "zip" and zip_end_record(read_at, size, window) is not None:
+        return "zip"
     return None
 
 
