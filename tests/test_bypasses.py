@@ -362,6 +362,10 @@ def test_add_on_files_are_all_loaded_with_their_library() -> None:
     assert db.ops["BigtableClient"].library == ""  # TensorFlow 1.x's entry is kept
     addon_of = db.addon_of("TFText>NgramsStringJoin")
     assert addon_of is not None and addon_of.name == "tensorflow-text"
+    # add-on entries are parsed when first looked up: every one of them parses
+    parsed = {op: db.ops[op] for op in db.ops}
+    assert sum(1 for sig in parsed.values() if sig.library == "tensorflow-io 0.37.1") == 77
+    assert all(sig.categories for op, sig in parsed.items() if sig.library)
 
 
 def test_the_tensorflow_registry_is_read_only_when_asked(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import pkgutil
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 from tfmodel_lint._records import dataclass, field
@@ -124,29 +124,68 @@ def _args(raw: object, where: str) -> tuple[ArgSpec, ...]:
     return tuple(out)
 
 
-def parse(data: object, source: str, library: str = "") -> dict[str, OpSignature]:
+def _checked(data: object, source: str) -> dict[str, object]:
     if not isinstance(data, dict) or not isinstance(data.get("ops"), dict):
         raise SignatureError(f"{source}: not a signatures file (no 'ops' object)")
     if data.get("schema_version") != 1:
         raise SignatureError(f"{source}: unsupported schema_version {data.get('schema_version')!r}")
-    ops: dict[str, OpSignature] = {}
-    for name, entry in data["ops"].items():
-        where = f"{source}: op {name}"
-        if not isinstance(entry, dict):
-            raise SignatureError(f"{where}: expected an object")
-        cats = entry.get("categories", [])
-        if not isinstance(cats, list) or any(c not in CATEGORIES for c in cats):
-            raise SignatureError(f"{where}: unknown category in {cats!r}")
-        ops[name] = OpSignature(
-            op=name,
-            categories=tuple(cats),
-            targets=_args(entry.get("targets", []), where),
-            payloads=_args(entry.get("payloads", []), where),
-            summary=str(entry.get("summary", "")),
-            provenance=tuple(str(p) for p in entry.get("provenance", [])),
-            library=library,
-        )
+    ops: dict[str, object] = data["ops"]
     return ops
+
+
+def _entry(name: str, entry: object, source: str, library: str = "") -> OpSignature:
+    where = f"{source}: op {name}"
+    if not isinstance(entry, dict):
+        raise SignatureError(f"{where}: expected an object")
+    cats = entry.get("categories", [])
+    if not isinstance(cats, list) or any(c not in CATEGORIES for c in cats):
+        raise SignatureError(f"{where}: unknown category in {cats!r}")
+    return OpSignature(
+        op=name,
+        categories=tuple(cats),
+        targets=_args(entry.get("targets", []), where),
+        payloads=_args(entry.get("payloads", []), where),
+        summary=str(entry.get("summary", "")),
+        provenance=tuple(str(p) for p in entry.get("provenance", [])),
+        library=library,
+    )
+
+
+def parse(data: object, source: str, library: str = "") -> dict[str, OpSignature]:
+    return {name: _entry(name, entry, source, library) for name, entry in _checked(data, source).items()}
+
+
+class OpTable(Mapping[str, OpSignature]):
+    """Op name -> capability entry. The built-in table and ``--signatures`` files are
+    parsed when loaded; the add-on libraries' entries (most models use none of their
+    ops) when first looked up."""
+
+    def __init__(self, parsed: dict[str, OpSignature], deferred: dict[str, tuple[object, str, str]]) -> None:
+        self._parsed = parsed
+        self._deferred = {k: v for k, v in deferred.items() if k not in parsed}
+
+    def __getitem__(self, op: str) -> OpSignature:
+        sig = self._parsed.get(op)
+        if sig is None:
+            entry, source, library = self._deferred[op]
+            sig = self._parsed[op] = _entry(op, entry, source, library)
+            del self._deferred[op]
+        return sig
+
+    def __contains__(self, op: object) -> bool:
+        return op in self._parsed or op in self._deferred
+
+    def __iter__(self) -> Iterator[str]:
+        yield from list(self._parsed)
+        yield from list(self._deferred)
+
+    def __len__(self) -> int:
+        return len(self._parsed) + len(self._deferred)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Mapping) and dict(self.items()) == dict(other.items())
+
+    __hash__ = None  # type: ignore[assignment]
 
 
 def _library(data: object, source: str) -> Library:
@@ -170,15 +209,15 @@ def load_registry(raw: bytes, source: str) -> Library:
     return _library(data, source)
 
 
-def load_addon(raw: bytes, source: str) -> tuple[Library, dict[str, OpSignature]]:
-    """An add-on library's file: its op list, and its ops with a capability (each
-    recorded with the library's name and version)."""
+def load_addon(raw: bytes, source: str) -> tuple[Library, dict[str, tuple[object, str, str]]]:
+    """An add-on library's file: its op list, and its ops with a capability, unparsed
+    (op -> (entry, source, library label)): :class:`OpTable` parses each when needed."""
     try:
         data = json.loads(raw)
     except (ValueError, RecursionError) as exc:
         raise SignatureError(f"cannot read {source}: {exc}") from None
     lib = _library(data, source)
-    return lib, parse(data, source, lib.label)
+    return lib, {name: (entry, source, lib.label) for name, entry in _checked(data, source).items()}
 
 
 def builtin_data(name: str) -> bytes:
@@ -197,11 +236,12 @@ def load(extra: Sequence[Path] = ()) -> SignatureDB:
     ops = parse(json.loads(builtin_data(BUILTIN_FILE)), f"built-in {BUILTIN_FILE}")
     sources = [f"builtin:{BUILTIN_FILE}"]
     addons = []
+    deferred: dict[str, tuple[object, str, str]] = {}
     for name in ADDON_FILES:
         lib, addon_ops = load_addon(builtin_data(name), f"built-in {name}")
         addons.append(lib)
-        for op, sig in addon_ops.items():
-            ops.setdefault(op, sig)  # an op TensorFlow 1.x had keeps TensorFlow's entry
+        for op, raw in addon_ops.items():
+            deferred.setdefault(op, raw)  # an op TensorFlow 1.x had keeps TensorFlow's entry
         sources.append(f"builtin:{name}")
     for path in extra:
         try:
@@ -212,4 +252,4 @@ def load(extra: Sequence[Path] = ()) -> SignatureDB:
             raise SignatureError(f"cannot read signatures {path}: {exc}") from None
         ops.update(parse(data, str(path)))
         sources.append(str(path))
-    return SignatureDB(ops, tuple(sources), tuple(addons))
+    return SignatureDB(OpTable(ops, deferred), tuple(sources), tuple(addons))

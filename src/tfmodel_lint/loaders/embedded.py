@@ -29,9 +29,10 @@ by the call graph).
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tfmodel_lint._records import dataclass, replace
 from tfmodel_lint.errors import Problem
@@ -194,21 +195,28 @@ class _Resolver:
 
 # -- opaque modules --------------------------------------------------------------------
 
-_PRINTABLE_RUN = re.compile(rb"[\x21-\x7e]{3,200}")
-_DIALECT_OP = re.compile(r"^[a-z_][a-z0-9_]*\.[A-Za-z_][\w.]*$")
-_PATH_LIKE = re.compile(r"^(/|~/|\.\./|[a-z][a-z0-9+.-]*://)[\w.\-/~:@%]+$")
-_VHLO_OP = re.compile(r"^([a-z_][a-z0-9_]*)_v\d+$")
-#: Custom-call targets that call back into the process that runs the model (JAX host
-#: callbacks, ``jax2tf`` calls of TF functions) or look like one.
-_CALLBACK = re.compile(r"(?i)callback|python|host_?compute|call_tf_function|py_?func")
-_TEXT_CUSTOM_CALL = (
-    re.compile(r"custom_call\s+@([\w.$\-]+)"),
-    re.compile(r"call_target_name\s*=\s*\"([^\"\\]{1,200})\""),
-)
-_TEXT_FUNC = re.compile(r"\bfunc(?:\.func)?\s+(?:public\s+|private\s+|nested\s+)?@([\w.$\-]+|\"[^\"]{1,200}\")")
-_TEXT_OP = re.compile(r"(?:\"([a-z_][a-z0-9_]*\.[A-Za-z_][\w.]*)\"\s*\(|(?:=|^)\s*([a-z_][a-z0-9_]*\.[a-z_][\w.]*)\b)",
-                      re.MULTILINE)
-_TEXT_STRING = re.compile(r"\"([^\"\\]{1,200})\"")
+#: Patterns of :func:`scan_module`, compiled on first use (most models hold no module).
+_PATTERNS = {
+    # bytecode: every name is a run of printable bytes in one string table
+    "run": rb"[\x21-\x7e]{3,200}",
+    "dialect_op": r"^[a-z_][a-z0-9_]*\.[A-Za-z_][\w.]*$",
+    "path": r"^(/|~/|\.\./|[a-z][a-z0-9+.-]*://)[\w.\-/~:@%]+$",
+    "vhlo_op": r"^([a-z_][a-z0-9_]*)_v\d+$",
+    # custom-call targets that call back into the process that runs the model (JAX host
+    # callbacks, jax2tf calls of TF functions) or look like one
+    "callback": r"(?i)callback|python|host_?compute|call_tf_function|py_?func",
+    # MLIR text
+    "custom_call": r"custom_call\s+@([\w.$\-]+)",
+    "call_target": r"call_target_name\s*=\s*\"([^\"\\]{1,200})\"",
+    "func": r"\bfunc(?:\.func)?\s+(?:public\s+|private\s+|nested\s+)?@([\w.$\-]+|\"[^\"]{1,200}\")",
+    "op": r"(?m)(?:\"([a-z_][a-z0-9_]*\.[A-Za-z_][\w.]*)\"\s*\(|(?:=|^)\s*([a-z_][a-z0-9_]*\.[a-z_][\w.]*)\b)",
+    "string": r"\"([^\"\\]{1,200})\"",
+}
+
+
+@functools.cache
+def _rx(name: str) -> re.Pattern[Any]:
+    return re.compile(_PATTERNS[name])
 
 
 def _keep(out: list[str], item: str) -> bool:
@@ -246,28 +254,29 @@ def scan_module(data: bytes, fmt: str) -> dict[str, object]:
     full = False
     if fmt == "MLIR text":
         text = part.decode("utf-8", "replace")
-        for rx in _TEXT_CUSTOM_CALL:
+        for rx in (_rx("custom_call"), _rx("call_target")):
             for m in rx.finditer(text):
                 full |= not _keep(calls, m.group(1))
-        for m in _TEXT_FUNC.finditer(text):
+        for m in _rx("func").finditer(text):
             full |= not _keep(funcs, m.group(1).strip('"'))
-        for m in _TEXT_OP.finditer(text):
+        for m in _rx("op").finditer(text):
             full |= not _keep(ops, m.group(1) or m.group(2))
-        for m in _TEXT_STRING.finditer(text):
+        for m in _rx("string").finditer(text):
             value = m.group(1)
             if value not in calls and value not in ops:
                 full |= not _keep(strings, value)
     else:
         # Bytecode keeps every name (dialects, ops, attribute names and string values)
         # in one string table, each a run of printable bytes.
-        for run in _PRINTABLE_RUN.finditer(part):
+        dialect_op, vhlo_op, callback, path = _rx("dialect_op"), _rx("vhlo_op"), _rx("callback"), _rx("path")
+        for run in _rx("run").finditer(part):
             value = run.group().decode("ascii")
-            vhlo = _VHLO_OP.match(value)
-            if _CALLBACK.search(value):
+            vhlo = vhlo_op.match(value)
+            if callback.search(value):
                 full |= not _keep(calls, value)
-            elif vhlo is not None or _DIALECT_OP.match(value):
+            elif vhlo is not None or dialect_op.match(value):
                 full |= not _keep(ops, vhlo.group(1) if vhlo is not None else value)
-            elif value.isidentifier() or _PATH_LIKE.match(value):
+            elif value.isidentifier() or path.match(value):
                 full |= not _keep(strings, value)
     return {"custom_calls": tuple(calls), "functions": tuple(funcs), "ops": tuple(ops), "strings": tuple(strings),
             "truncated": truncated or full}

@@ -14,7 +14,7 @@ from tfmodel_lint.signatures import SignatureDB
 
 #: Custom-call targets that run Python in the process that runs the model: JAX host
 #: callbacks (``jax.pure_callback``, ``io_callback``, ``debug.callback``...).
-HOST_CALLBACK = re.compile(r"(?i)python|(^|_)callback|host_?callback|py_?func")
+HOST_CALLBACK = r"(?i)python|(^|_)callback|host_?callback|py_?func"
 #: Shown in a message (the evidence has all of them).
 _SHOWN = 4
 
@@ -107,7 +107,7 @@ class EmbeddedProgramNotChecked(Rule):
             evidence["truncated"] = True
         if program.reasons:
             evidence["unresolved"] = list(program.reasons)
-        callbacks = [c for c in program.custom_calls if HOST_CALLBACK.search(c) and "call_tf_function" not in c]
+        callbacks = [c for c in program.custom_calls if re.search(HOST_CALLBACK, c) and "call_tf_function" not in c]
         capable = capability_ops(program, sigdb)
         severity = Severity.HIGH if callbacks or capable else Severity.MEDIUM
         if program.format == "custom call":
