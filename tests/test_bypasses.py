@@ -680,3 +680,23 @@ def test_a_user_block_hdf5_member_whose_name_says_nothing(tmp_path: Path, lambda
     result = lint(archive)
     members = sorted(f.location.member or "" for f in result.findings if f.code == "TFL110")
     assert members == (["data", "named.h5"] if compression == zipfile.ZIP_STORED else ["named.h5"])
+
+
+def test_many_nodes_running_programs_are_bounded_and_said() -> None:
+    from tfmodel_lint.loaders.embedded import MAX_CARRIERS
+
+    g = Graph()
+    for i in range(MAX_CARRIERS + 5):
+        g.node(f"call{i}", "XlaCustomCall", target_name=b"my_target")
+    result = lint_graph(g)
+    assert len(only(result, "TFL102")) == MAX_CARRIERS
+    (limit,) = only(result, "TFL903")
+    assert "5 more nodes" in limit.message and limit.severity == Severity.HIGH
+
+
+def test_an_unknown_op_on_many_nodes_names_the_first_ones() -> None:
+    g = Graph()
+    for i in range(50):
+        g.node(f"n{i}", "Acme>Op")
+    (finding,) = only(lint_graph(g), "TFL103")
+    assert evidence(finding)["count"] == 50 and len(evidence(finding)["nodes"]) == 10  # type: ignore[arg-type]

@@ -225,6 +225,8 @@ def check_central_directory(fp: BinaryIO, size: int, limits: Limits) -> None:
         loc = pos - 20
         if loc >= 0 and tail[loc:loc + 4] == _EOCD64_LOCATOR:
             (eocd64,) = struct.unpack_from("<Q", tail, loc + 8)
+            if eocd64 + 56 > size:
+                return  # zipfile reports it
             fp.seek(eocd64)
             rec = fp.read(56)
             if len(rec) == 56 and rec[:4] == b"PK\x06\x06":

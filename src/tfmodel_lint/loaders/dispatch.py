@@ -237,8 +237,7 @@ def _load_polyglot(kind: str, others: list[tuple[str, str]], source: Source, mem
     if not loaded_kinds and not failures:
         raise ArtifactError(Problem.MALFORMED, f"unsupported or unrecognised content ({kind})")
     if not loaded_kinds:
-        first = failures[0]
-        raise ArtifactError(first.problem, first.message)
+        raise ArtifactError(failures[0].problem, "; ".join(f.message for f in failures))
     out.format = "+".join(formats)
     out.problems = failures + out.problems
     if len(shown) > 1:

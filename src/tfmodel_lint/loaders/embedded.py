@@ -75,6 +75,8 @@ CARRIERS: dict[str, Carrier] = {
 MAX_GRAPHS_PER_NODE = 8
 #: Graphs held in strings linted per loaded artifact level; the rest is a TFL903.
 MAX_GRAPHS = 64
+#: Nodes holding a program in a string examined per model; the rest is a TFL903.
+MAX_CARRIERS = 256
 #: Steps followed back from a carrier's input to the constant that holds the graph.
 MAX_STEPS = 64
 #: Bytes of an opaque module scanned for strings, and strings kept of each kind.
@@ -307,7 +309,11 @@ def lint_embedded(models: Sequence[ModelIR], ctx: LoadContext) -> Loaded:
     dropped = 0
     for model in models:
         resolver = _Resolver(model)
+        seen = 0
         for func, nd, carrier in _carrier_nodes(model):
+            seen += 1
+            if seen > MAX_CARRIERS:
+                continue
             where = f"node:{func.name}/{nd.name}"
             if carrier.kind != "graphdef":
                 model.embedded_programs.append(_opaque(func, nd, carrier))
@@ -327,6 +333,11 @@ def lint_embedded(models: Sequence[ModelIR], ctx: LoadContext) -> Loaded:
                 out_part = _load_graph(blob, label, ctx)
                 out.models.extend(out_part.models)
                 out.problems.extend(out_part.problems)
+        if seen > MAX_CARRIERS:
+            out.problems.append(ArtifactProblem(
+                Problem.LIMIT, f"limit exceeded: {seen - MAX_CARRIERS} more nodes that run a program held in a "
+                f"string (DatasetFromGraph, XlaCallModule...) were not checked (at most {MAX_CARRIERS} per model)",
+                key="embedded-nodes"))
     if dropped:
         out.problems.append(ArtifactProblem(
             Problem.LIMIT, f"limit exceeded: {dropped} more graphs held in strings were not linted "

@@ -166,7 +166,7 @@ class UnknownOp(Rule):
         tf = sigdb.tensorflow()
         reach = reachability(model)
         for op in sorted(found):
-            sites = found[op]
+            sites, count = found[op]
             func, node = sites[0]
             where = reach.of(func.name, node, func.is_graph)
             lib = sigdb.addon_of(op)
@@ -176,10 +176,10 @@ class UnknownOp(Rule):
             else:
                 message = (f"op {op!r} is neither a TensorFlow {tf.version} op nor an op of a known add-on library: "
                            "the model needs a custom kernel library, whose native code is not checked")
-            if len(sites) > 1:
-                message += f" ({len(sites)} nodes)"
-            evidence: dict[str, object] = {"op": op, "count": len(sites),
-                                           "nodes": [f"{f.name}/{n}" for f, n in sites[:10]],
+            if count > 1:
+                message += f" ({count} nodes)"
+            evidence: dict[str, object] = {"op": op, "count": count,
+                                           "nodes": [f"{f.name}/{n}" for f, n in sites],
                                            "reached_from": list(where.entries), "runs_at": where.when}
             if lib is not None:
                 evidence["library"] = lib.label
@@ -192,8 +192,13 @@ class UnknownOp(Rule):
 _TFLITE_PREFIXES = ("TFL_", "Custom:")
 
 
-def unknown_ops(model: ModelIR, sigdb: SignatureDB) -> dict[str, list[tuple[Function, str]]]:
-    """Ops of ``model`` that no registry or capability data knows: op -> (function, node)."""
+#: Nodes named per unknown op (the count covers all of them).
+_KEPT_SITES = 10
+
+
+def unknown_ops(model: ModelIR, sigdb: SignatureDB) -> dict[str, tuple[list[tuple[Function, str]], int]]:
+    """Ops of ``model`` that no registry or capability data knows: op -> (the first
+    (function, node) pairs, how many nodes)."""
     known = sigdb.tensorflow().ops
     caps = sigdb.ops
     functions = model.functions
@@ -204,10 +209,15 @@ def unknown_ops(model: ModelIR, sigdb: SignatureDB) -> dict[str, list[tuple[Func
                 and not (tflite and op.startswith(_TFLITE_PREFIXES)))
 
     found: dict[str, list[tuple[Function, str]]] = {}
+    counts: dict[str, int] = {}
     for func in model.all_functions():
         for nd in func.nodes_with_op(unknown):
-            found.setdefault(nd.op, []).append((func, nd.name))
-    return found
+            op = nd.op
+            counts[op] = counts.get(op, 0) + 1
+            sites = found.setdefault(op, [])
+            if len(sites) < _KEPT_SITES:
+                sites.append((func, nd.name))
+    return {op: (sites, counts[op]) for op, sites in found.items()}
 
 
 RULES = [EmbeddedProgramNotChecked, UnknownOp]
