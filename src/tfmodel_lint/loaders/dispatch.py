@@ -196,11 +196,11 @@ def other_formats(source: Source, member: str, kind: str) -> tuple[Source, list[
         if kind != "hdf5":
             offset = hdf5_superblock(read, read.size, inside_tar=kind == "tar")
             if offset is not None:
-                found.append(("hdf5", f"superblock at offset {offset}"))
+                found.append(("hdf5", f"HDF5 superblock at offset {offset}"))
         if kind != "zip":
             end = zip_end_record(read, read.size)
             if end is not None:
-                found.append(("zip", f"end record at offset {end}"))
+                found.append(("zip", f"zip end record at offset {end}"))
     except (OSError, ArtifactError):
         return source, []  # the loader reads it again and says what is wrong
     if read.data is not None:
@@ -218,7 +218,7 @@ def _load_polyglot(kind: str, others: list[tuple[str, str]], source: Source, mem
     formats: list[str] = []
     loaded_kinds: list[str] = []
     failures: list[ArtifactProblem] = []
-    for part, where in [(kind, "at offset 0"), *others]:
+    for part, where in [(kind, "from offset 0"), *others]:
         try:
             got = _load_kind(part, source, member, ctx)
         except (ArtifactError, LimitExceededError) as exc:
@@ -241,7 +241,7 @@ def _load_polyglot(kind: str, others: list[tuple[str, str]], source: Source, mem
     out.format = "+".join(formats)
     out.problems = failures + out.problems
     if len(shown) > 1:
-        places = "; ".join(f"{DESCRIPTIONS.get(k, k)}: {w}" for k, w in others)
+        places = "; ".join(w for _, w in others)
         out.problems.insert(0, ArtifactProblem(
             Problem.FORMAT_MISMATCH,
             f"polyglot: the content is both {' and '.join(shown)} ({places}); tools that open it as one "
