@@ -551,6 +551,14 @@ class Suite:
                                                                                     DEPS_ONLY], {0}),
             ]
             envs += [self.peer_env()] * 3
+        other = self.install_other() if self.args.compare_with else {}
+        if other.get("bin"):
+            obin = Path(other["bin"])
+            specs += [(f"compared checkout ({other['label']}): tfmodel-lint small SavedModel",
+                       [str(obin / "tfmodel-lint"), str(small)], {0, 1}),
+                      (f"compared checkout ({other['label']}): python3 -c \"import google.protobuf.message\"",
+                       [str(obin / "python"), "-c", "import google.protobuf.message"], {0})]
+            envs += [self.peer_env()] * 2
         ms = self.runner.measure_many(specs, env=envs)
         self.small_lint = ms[3] if not ms[3].error else None
         # The same lint without a bytecode cache (how this sandbox runs Python by default).
@@ -846,6 +854,19 @@ class Suite:
         error = self.venv_install(venv, "tfmodel-lint", digest.hexdigest(),
                                   [[str(ROOT)], ["--no-deps", "--force-reinstall", str(ROOT)]])
         return {**info, "error": error} if error else {**info, "bin": str(venv / "bin")}
+
+    def install_other(self) -> dict[str, str]:
+        """The checkout given with ``--compare-with``, installed as pre-commit would."""
+        checkout = self.args.compare_with.resolve()
+        try:
+            label = subprocess.run(["git", "-C", str(checkout), "rev-parse", "--short", "HEAD"], capture_output=True,
+                                   text=True, check=True, timeout=30).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            label = checkout.name
+        venv = self.out / "compare-venv"
+        error = self.venv_install(venv, f"tfmodel-lint at {label}", label,
+                                  [[str(checkout)], ["--no-deps", "--force-reinstall", str(checkout)]])
+        return {"label": label, "error": error} if error else {"label": label, "bin": str(venv / "bin")}
 
     def install_peers(self) -> dict[str, dict[str, str]]:
         base = self.out / "peers-venv"
@@ -1189,6 +1210,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, help="runs per case (default: 7/5/3 by duration; --quick 3/1)")
     ap.add_argument("--timeout", type=float, default=600, help="seconds per command before it is killed")
     ap.add_argument("--rebuild", action="store_true", help="rebuild the inputs even when cached")
+    ap.add_argument("--compare-with", type=Path, metavar="CHECKOUT",
+                    help="start-up: also install another checkout of tfmodel-lint (an older commit) as pre-commit "
+                    "would and measure its small lint interleaved with this one's (before/after figures)")
     ap.add_argument("--samples", type=Path, help="TensorAbuse samples (default: ../shared/samples/tensorabuse)")
     ap.add_argument("--out", type=Path, default=BENCH / "out", help="output directory (default: bench/out)")
     ap.add_argument("--update-readme", action="store_true",

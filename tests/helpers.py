@@ -58,3 +58,20 @@ def remove_tree(root: Path) -> None:
             os.unlink(os.path.join(here, name))
     for here in reversed(dirs):
         os.rmdir(here)
+
+
+def copy_checkout(dest: Path) -> Path:
+    """Copy this checkout's files (tracked and untracked, not ignored) to ``dest``: a
+    clean source tree to build or install from without writing into the checkout."""
+    import shutil
+    import subprocess
+
+    root = Path(__file__).resolve().parent.parent
+    listing = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=root,
+                             capture_output=True, check=True).stdout
+    for rel in filter(None, listing.decode("utf-8", "surrogateescape").split("\0")):
+        src = root / rel
+        if src.is_file():
+            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dest / rel)
+    return dest

@@ -15,16 +15,21 @@ to stderr and exits with status 97 at once, so nothing can catch it. Forbidden:
   class's ``__init__`` on first use: those are allowed; anything else, such as code
   taken from a model, is not);
 * ``open`` for writing (or ``os.open`` with a write/create flag) of any file but the
-  report, ``socket.connect``/``bind``/``sendto``, and starting processes.
+  report (and the temporary file it is written to first), ``socket.connect``/``bind``/
+  ``sendto``, and starting processes.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import sys
 import sysconfig
 
 REPORT = os.path.abspath(sys.argv[1])
+#: ``--output`` writes the report to a temporary file next to it, then renames it (tfmodel_lint.output).
+REPORT_TMP = re.compile(re.escape(os.path.join(os.path.dirname(REPORT), f".{os.path.basename(REPORT)}."))
+                        + r"\d+\.[0-9a-f]{8}\.tmp").fullmatch
 ROOTS = tuple(sorted({os.path.realpath(p) for key in ("stdlib", "platstdlib", "purelib", "platlib")
                       if (p := sysconfig.get_paths().get(key))}))
 PROJECT = os.path.realpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
@@ -104,7 +109,7 @@ def hook(event: str, args: tuple[object, ...]) -> None:
             isinstance(flags, int) and flags & WRITE_FLAGS)
         target = os.path.abspath(os.fsdecode(path)) if isinstance(path, (str, bytes)) else str(path)
         # An int is an already-open descriptor (the HDF5 reader's pipe): no file is created.
-        if writes and not isinstance(path, int) and target not in (REPORT, os.devnull):
+        if writes and not isinstance(path, int) and target not in (REPORT, os.devnull) and not REPORT_TMP(target):
             violation(f"open for writing: {path!r} mode={mode!r} flags={flags!r}")
     elif event in NETWORK_EVENTS:
         violation(f"{event} {args[1:] if len(args) > 1 else args}")

@@ -161,3 +161,29 @@ def test_loaders_never_import_analysis_rules_or_reporters() -> None:
         if module.startswith("tfmodel_lint.analysis"):
             bad = sorted(i for i in imports if i.startswith("tfmodel_lint.loaders"))
             assert not bad, f"{module} imports {bad}"
+
+
+def test_the_linter_runs_from_a_zip_import(tmp_path: Path) -> None:
+    """Built-in data (the signatures) is read through the package's loader, so a zipped
+    tfmodel-lint works (the old reader built a file path and exited 2)."""
+    import subprocess
+    import sys
+    import zipfile
+
+    archive = tmp_path / "tfmodel_lint.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for path in SRC.rglob("*"):
+            if path.is_file() and "__pycache__" not in path.parts:
+                zf.write(path, Path("tfmodel_lint", path.relative_to(SRC)).as_posix())
+        for path in (ROOT / "signatures").rglob("*.json"):
+            zf.write(path, Path("tfmodel_lint", "_signatures", path.relative_to(ROOT / "signatures")).as_posix())
+        zf.writestr("tfmodel_lint/_signatures/__init__.py", "")
+    code = ("import sys; sys.path.insert(0, sys.argv[1]); "
+            "import importlib.abc, tfmodel_lint; "
+            "assert tfmodel_lint.__file__.startswith(sys.argv[1]), tfmodel_lint.__file__; "
+            "from tfmodel_lint.cli import main; raise SystemExit(main(sys.argv[2:]))")
+    model = ROOT / "examples" / "models" / "malicious_reader"
+    proc = subprocess.run([sys.executable, "-c", code, str(archive), str(model), "--isolated", "--format", "json"],
+                          capture_output=True, text=True, timeout=120, check=False, cwd=tmp_path)
+    assert proc.returncode == 1, proc.stderr[-3000:]
+    assert '"TFL201"' in proc.stdout

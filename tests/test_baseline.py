@@ -233,3 +233,24 @@ def test_byte_stable_round_trip(findings: list[Finding], rnd: object) -> None:
     assert render_entries(parse_baseline(text)) == text
     assert render_baseline(findings, parse_baseline(text)) == text
     assert text.isascii() and text.endswith("\n")
+
+
+def test_running_from_a_subdirectory_changes_nothing(repo: Path, monkeypatch: pytest.MonkeyPatch,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    """Fingerprints and baseline paths are relative to the repository root: a baseline
+    made at the top is matched from a subdirectory, and the other way round."""
+    import subprocess
+
+    subprocess.run(["git", "init", "-q", str(repo)], check=True, capture_output=True)
+    assert run_cli(["baseline", "create", "base.json", "models"], capsys)[0] == 0
+    top = json.loads((repo / "base.json").read_text())["findings"]
+    assert {e["artifact"] for e in top} == {"models/evil"}
+    code, out, _ = run_cli(["models", "--baseline", "base.json", "--format", "json"], capsys)
+    assert code == 0 and json.loads(out)["findings"] == []
+    monkeypatch.chdir(repo / "models")
+    code, out, _ = run_cli(["evil", "--baseline", "../base.json", "--format", "json"], capsys)
+    data = json.loads(out)
+    assert code == 0 and data["findings"] == [] and data["summary"]["suppressed"] == len(top)
+    assert run_cli(["baseline", "create", "sub.json", "evil"], capsys)[0] == 0
+    sub = json.loads((repo / "models" / "sub.json").read_text())["findings"]
+    assert [(e["artifact"], e["fingerprint"]) for e in sub] == [(e["artifact"], e["fingerprint"]) for e in top]

@@ -143,3 +143,26 @@ def test_lint_never_imports_tensorflow_or_keras() -> None:
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
     assert proc.stdout.strip() == "1 []", proc.stdout + proc.stderr
+
+
+def test_directories_named_like_commands_can_be_linted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    """``rules`` and ``baseline`` are commands; ``check`` (or ``./rules``) lints a
+    directory of that name."""
+    import shutil
+
+    for name in ("rules", "baseline"):
+        shutil.copytree(ROOT / "examples" / "models" / "malicious_reader", tmp_path / name / "evil")
+    monkeypatch.chdir(tmp_path)
+    for argv in (["check", "rules"], ["./rules"], ["check", "baseline"], ["./baseline"]):
+        code, out, _ = run_cli([*argv, "--format", "json", "--isolated"], capsys)
+        data = json.loads(out)
+        assert code == 1 and {f["code"] for f in data["findings"]} >= {"TFL201"}, argv
+    code, out, _ = run_cli(["rules"], capsys)
+    assert code == 0 and "TFL201" in out and "file-read" in out  # the command, not the directory
+
+
+def test_missing_output_directory_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run_cli([str(ROOT / "examples" / "models"), "-o", str(tmp_path / "no" / "such" / "r.json"),
+                            "--format", "json", "--isolated"], capsys)
+    assert code == 2 and "r.json" in err

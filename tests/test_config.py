@@ -32,10 +32,17 @@ def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return root
 
 
-def codes(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, list[str], dict[str, object]]:
+def codes(argv: list[str], capsys: pytest.CaptureFixture[str],
+          audit: bool = False) -> tuple[int, list[str], dict[str, object]]:
+    """Exit code, sorted finding codes and the JSON report. What the configuration turns
+    off is reported (TFL910, tested on its own below); the other tests look past it."""
     code, out, err = run_cli([*argv, "--format", "json"], capsys)
     assert code in (0, 1), err
     data = json.loads(out)
+    if not audit and any(f["code"] == "TFL910" for f in data["findings"]):
+        data["findings"] = [f for f in data["findings"] if f["code"] != "TFL910"]
+        fail_on = Severity.parse(data["summary"]["fail_on"])
+        code = int(any(Severity.parse(f["severity"]) >= fail_on for f in data["findings"]))
     return code, sorted(f["code"] for f in data["findings"]), data
 
 
@@ -307,3 +314,44 @@ def test_pyproject_finds_every_spelling_of_the_table(tmp_path: Path, text: str,
 def test_ignore_in_an_inline_tool_table_takes_effect(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
     write(repo / "pyproject.toml", 'tool = {tfmodel-lint = {ignore = ["TFL202"]}}\n')
     assert codes(["models/evil"], capsys)[1] == [READ]
+
+
+# -- what the configuration switches off is itself reported (TFL910) -------------------
+
+@pytest.mark.parametrize(("toml", "severity", "words"), [
+    ('extend-ignore = ["TFL201"]\n', "medium", "1 security check for every model: TFL201 (file-read)"),
+    ('ignore = ["TFL2"]\n', "medium", "TFL202 (file-write)"),
+    ('extend-ignore = ["TFL1", "TFL2", "TFL3", "TFL4", "TFL5"]\n', "high", "TFL101 (code-execution-op)"),
+    ('extend-ignore = ["TFL903"]\n', "high", "TFL903 (limit-exceeded)"),
+    ('exclude = ["*"]\n', "high", "matches every model file"),
+    ('[per-file-ignores]\n"*" = ["TFL2"]\n', "high", "per-file-ignores '*'"),
+])
+def test_configuration_that_switches_checks_off_is_reported(repo: Path, toml: str, severity: str, words: str,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    write(repo / ".tfmodel-lint.toml", toml)
+    code, found, data = codes(["models", "--fail-on", "high"], capsys, audit=True)
+    audit = [f for f in data["findings"] if f["code"] == "TFL910"]  # type: ignore[union-attr]
+    assert audit, data["findings"]
+    assert {f["severity"] for f in audit} == {severity} and any(words in f["message"] for f in audit), audit
+    assert all(f["artifact"] == ".tfmodel-lint.toml" for f in audit)
+    assert code == (1 if severity == "high" else (1 if READ in found or WRITE in found else 0))
+    # The configuration cannot suppress it; the command line can; --isolated ignores the file.
+    if toml.startswith(("extend-ignore", "ignore")):
+        write(repo / ".tfmodel-lint.toml", toml.replace("]\n", ', "TFL910"]\n', 1))
+    assert "TFL910" in codes(["models"], capsys, audit=True)[1]
+    assert "TFL910" not in codes(["models", "--extend-ignore", "TFL910"], capsys, audit=True)[1]
+    assert "TFL910" not in codes(["models", "--isolated"], capsys, audit=True)[1]
+
+
+def test_signatures_that_remove_capabilities_are_reported(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write(repo / "sigs.json", json.dumps({"schema_version": 1, "ops": {"ReadFile": {"categories": []}}}))
+    write(repo / ".tfmodel-lint.toml", 'signatures = ["sigs.json"]\n')
+    _, found, data = codes(["models"], capsys, audit=True)
+    audit = [f for f in data["findings"] if f["code"] == "TFL910"]  # type: ignore[union-attr]
+    assert READ not in found and audit and audit[0]["severity"] == "high" and "ReadFile" in audit[0]["message"]
+
+
+def test_a_plain_configuration_is_not_reported(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write(repo / ".tfmodel-lint.toml", 'fail-on = "high"\nexclude = ["tests/fixtures"]\n'
+          '[per-file-ignores]\n"models/good" = ["TFL203"]\n')
+    assert "TFL910" not in codes(["models"], capsys, audit=True)[1]

@@ -44,16 +44,10 @@ MODELS = sorted(
 BENIGN = ["benign_string_variables"]
 ASPECTS = ("category", "severity", "targets", "not_targets", "reason", "runs_at", "reached", "chain", "payload")
 
-_SPLIT = ("tf.strings.bytes_split builds StringSplit + ragged StridedSlice/RaggedGetItem ops the interpreter "
-          "does not model yet (reason: 'from StringSplit output')")
-_ASSET = ("the target is the content of the model's own asset file: resolving it needs the linter to read "
-          "assets/<name> (bounded), today it is 'from ReadFile output' (medium)")
-XFAILS: dict[tuple[str, str], str] = {
-    **{(f"{f}_reversed", "targets"): _SPLIT for f in FAMILIES},
-    **{(f"{f}_reversed", "severity"): _SPLIT + "; so the finding is medium" for f in FAMILIES},
-    **{(f"{f}_asset", "targets"): _ASSET for f in FAMILIES},
-    **{(f"{f}_asset", "severity"): _ASSET for f in FAMILIES},
-}
+#: Aspects the current code cannot do yet (strict xfails: a fixed one XPASSes and fails
+#: the run, so its entry is deleted). The string splits and ragged ops of the "reversed"
+#: variants and the asset contents of the "asset" variants are modelled now.
+XFAILS: dict[tuple[str, str], str] = {}
 
 _RESULTS: dict[str, RunResult] = {}
 

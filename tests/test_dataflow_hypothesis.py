@@ -3,7 +3,8 @@
 Hypothesis generates small string programs (constants, ``tf.strings.join``, string
 ``+``, ``substr``, ``regex_replace`` with constant patterns, base64, ``tf.reverse``,
 upper/lower/strip, ``tf.stack``/``tf.concat``/``tf.gather``, ``reduce_join``,
-``tf.strings.format``, ``as_string``). A TensorFlow worker, one subprocess for the whole
+``tf.strings.format``, ``as_string``, splits and byte splits rebuilt with ``reduce_join``,
+Unicode decode/encode/transcode, ``tf.while_loop``). A TensorFlow worker, one subprocess for the whole
 session (TensorFlow is never imported into the test process), traces each program as a
 ``tf.function``, returns its serialized GraphDef, and computes the value eagerly (plain
 string math on constants). The project's interpreter must find the same values in the
@@ -104,6 +105,19 @@ def _build(p):
         return tf.strings.format(p["template"], [build(i) for i in p["inputs"]])
     if op == "as_string":
         return tf.strings.as_string(x)
+    if op == "split":
+        return tf.strings.reduce_join(tf.strings.split(x, p["sep"] or None, maxsplit=p["maxsplit"]),
+                                      separator=p["join"])
+    if op == "bytes_split":
+        return tf.strings.reduce_join(tf.reverse(tf.strings.bytes_split(x), [0]), separator=p["join"])
+    if op == "unicode":
+        return tf.strings.unicode_encode(tf.reverse(tf.strings.unicode_decode(x, "UTF-8"), [0]), "UTF-8")
+    if op == "transcode":
+        return tf.strings.unicode_transcode(tf.strings.unicode_transcode(x, "UTF-8", p["via"]), p["via"], "UTF-8")
+    if op == "loop":
+        _, acc = tf.while_loop(lambda i, acc: i < p["n"], lambda i, acc: (i + 1, acc + x),
+                               [tf.constant(0), tf.constant("")])
+        return acc
     raise ValueError(op)
 
 
@@ -219,7 +233,10 @@ def regex_literal(text: str) -> str:
 
 def _patterns() -> st.SearchStrategy[str]:
     literal = st.text(alphabet=st.sampled_from(ALPHABET), min_size=1, max_size=3).map(regex_literal)
-    forms = [literal, literal.map(lambda s: "^" + s), st.sampled_from(["[a-z]+", "[0-9]", "[/.]", "X|Y"])]
+    forms = [literal, literal.map(lambda s: "^" + s), st.sampled_from(["[a-z]+", "[0-9]", "[/.]", "X|Y"]),
+             # backtracking blow-ups for Python's re; RE2 is linear (and what TensorFlow uses)
+             st.sampled_from(["(a|a)*c", "(a|aa)*b", "a*a*a*a*b", "(a?){3}a{3}", "(/[a-z]+)+", "(.*)/(.*)",
+                              "^(.)", "\\bb", "é+", "[^a/]", "(b|)", "a??", "\\d*"])]
     if "regex_dollar" not in EXCLUDED:
         forms.append(literal.map(lambda s: s + "$"))
     if "regex_dot" not in EXCLUDED:
@@ -230,7 +247,7 @@ def _patterns() -> st.SearchStrategy[str]:
 
 
 REWRITE = st.one_of(st.text(alphabet=st.sampled_from([c for c in ALPHABET if c != "\\"]), max_size=4),
-                    st.just("<\\0>"))
+                    st.sampled_from(["<\\0>", "\\1-\\0", "\\\\", "x\\2"]))
 
 
 def const(shape: int | None) -> st.SearchStrategy[dict[str, Any]]:
@@ -275,6 +292,13 @@ def expr(shape: int | None, depth: int) -> st.SearchStrategy[dict[str, Any]]:
                                 st.integers(0, n - 1))))
         options.append(st.builds(lambda v: {"op": "as_string", "x": {"op": "int", "value": v}},
                                  st.integers(-1000, 1000)))
+        options.append(st.builds(lambda x, sep, n, j: {"op": "split", "x": x, "sep": sep, "maxsplit": n, "join": j},
+                                 sub, st.sampled_from(["", "/", ".", "//", "a", "é"]), st.integers(-1, 2), SEP))
+        options.append(st.builds(lambda x, j: {"op": "bytes_split", "x": x, "join": j}, sub, SEP))
+        options.append(st.builds(lambda x: {"op": "unicode", "x": x}, sub))
+        options.append(st.builds(lambda x, via: {"op": "transcode", "x": x, "via": via}, sub,
+                                 st.sampled_from(["UTF-16-BE", "UTF-32-BE"])))
+        options.append(st.builds(lambda x, n: {"op": "loop", "x": x, "n": n}, sub, st.integers(0, 4)))
         if "as_string_float" not in EXCLUDED:
             options.append(st.builds(lambda v: {"op": "as_string", "x": {"op": "float", "value": v}},
                                      st.sampled_from([0.5, 1.0, -2.25, 3.0e7])))

@@ -41,10 +41,10 @@ LFS_POINTER = (
 )
 #: Distributions allowed in the hook's environment: the linter, its runtime
 #: dependencies (protobuf, h5py, sarif-om) and what they need, and the installers.
-#: The runtime dependencies (flatbuffers, pure Python, reads TFLite) and what they need.
-LIGHT = {"tfmodel-lint", "protobuf", "h5py", "numpy", "sarif-om", "attrs", "pbr", "flatbuffers", "pathspec", "pip",
-         "setuptools",
-         "wheel"}
+#: The runtime dependencies (flatbuffers, pure Python, reads TFLite; google-re2, the regex
+#: engine TensorFlow uses) and what they need.
+LIGHT = {"tfmodel-lint", "protobuf", "h5py", "numpy", "sarif-om", "attrs", "pbr", "flatbuffers", "google-re2",
+         "pathspec", "pip", "setuptools", "wheel"}
 
 
 def _need(condition: bool, reason: str) -> None:

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import shutil
 from pathlib import Path
 
 import pytest
 
 from tests.helpers import run_cli
+from tfmodel_lint._records import replace
 from tfmodel_lint.discovery import expand_paths
 from tfmodel_lint.findings import (
     ArtifactRecord,
@@ -21,6 +23,7 @@ from tfmodel_lint.findings import (
     RuleInfo,
     RunResult,
     Severity,
+    Suppression,
 )
 from tfmodel_lint.reporters import available, get_reporter
 from tfmodel_lint.reporters.github import GithubReporter, escape_data, escape_property
@@ -65,7 +68,8 @@ RESULT = RunResult(
         ArtifactRecord("models/d", "savedmodel", ArtifactStatus.OK),
     ),
     rules=RULES,
-    suppressed=(FINDINGS[0],),
+    suppressed=(replace(_f("models/e", "TFL201", Severity.HIGH, "ReadFile", "ReadFile reads '/etc/shadow'"),
+                        suppression=Suppression("config", "ignores[0]", "reviewed", "pyproject.toml")),),
     internal_errors=(),
     fail_on=Severity.MEDIUM,
     notes=("ignore ['TFL2'] for 'old/*' matched no finding (reason: legacy)",),
@@ -88,6 +92,7 @@ def test_text_grouped_by_artifact_one_line_per_finding() -> None:
         "models/c\n"
         "  TFL201 low      __inference_serve_6/ReadFile: ReadFile reads an asset\n"
         "note: ignore ['TFL2'] for 'old/*' matched no finding (reason: legacy)\n"
+        "suppressed: 1 (1 high) by ignores[0] in pyproject.toml\n"
         "4 findings in 4 artifacts (1 high, 2 medium, 1 low); 1 artifact could not be linted; 1 suppressed\n"
     )
 
@@ -226,20 +231,27 @@ def test_github_annotations(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     )
     assert lines[1].startswith("::warning file=models/a/saved_model.pb,title=TFL201 file-read (medium)::")
     assert lines[2].startswith("::warning file=models/b.h5,title=TFL902 malformed-artifact (medium)::")
-    assert lines[3].startswith("::notice file=models/c,")
+    # models/c is not in the repository: an annotation without a file
+    assert lines[3].startswith("::notice title=TFL201 file-read (low)::ReadFile reads an asset [models/c: ")
     assert lines[4].startswith("::notice title=tfmodel-lint configuration::ignore ['TFL2']")
+    assert lines[5] == ("::notice title=tfmodel-lint suppressed findings::1 findings suppressed (most severe: high): "
+                        "1 by ignores[0] in pyproject.toml")
+    assert len(lines) == 6
 
 
-def test_github_escaping() -> None:
+def test_github_escaping(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert escape_data("100%\r\nnext") == "100%25%0D%0Anext"
     assert escape_property("a:b,c%") == "a%3Ab%2Cc%25"
-    finding = _f("m,1:x", "TFL201", Severity.HIGH, "n", "line1\nline2")
-    result = RunResult("0.1.0", (finding,), (), RULES, internal_errors=("boom\nat x",))
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "m,1:x%").write_bytes(b"")
+    finding = _f("m,1:x%", "TFL201", Severity.HIGH, "n", "line1\nline2 100%")
+    result = RunResult("0.1.0", (finding,), (), RULES, internal_errors=("boom\r\nat x",))
     out = io.StringIO()
-    GithubReporter(Settings(sarif_root=Path.cwd())).render(result, out)
+    GithubReporter(Settings(sarif_root=tmp_path)).render(result, out)
     first, second = out.getvalue().splitlines()
-    assert first.startswith("::error file=m%2C1%3Ax,title=TFL201 file-read (high)::line1%0Aline2")
-    assert second == "::error title=tfmodel-lint internal error::boom%0Aat x"
+    # internal errors first; line breaks are shown escaped, never as line breaks
+    assert first == "::error title=tfmodel-lint internal error::boom\\r\\nat x"
+    assert second.startswith("::error file=m%2C1%3Ax%25,title=TFL201 file-read (high)::line1\\nline2 100%25 [")
 
 
 def test_cli_format_github(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
@@ -317,3 +329,159 @@ def test_builtin_reporter_shortcut_matches_the_registered_entry_points() -> None
     assert registered == BUILTIN
     for name in BUILTIN:
         assert get_reporter(name).__name__ == BUILTIN[name].rsplit(":", 1)[1]
+
+
+# -- GitHub: what a step shows, and the job summary ---------------------------------------------
+
+def _many(n: int, severity: Severity, code: str = "TFL201", message: str = "reads '/etc/passwd'") -> list[Finding]:
+    return [_f(f"models/{severity}{i}", code, severity, f"n{i}", message) for i in range(n)]
+
+
+def _annotations(out: str) -> dict[str, list[str]]:
+    kinds: dict[str, list[str]] = {"error": [], "warning": [], "notice": []}
+    for line in out.splitlines():
+        for kind, lines in kinds.items():
+            if line.startswith((f"::{kind} ", f"::{kind}::")):
+                lines.append(line)
+    return kinds
+
+
+def test_github_prints_at_most_what_a_step_shows(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
+    monkeypatch.chdir(tmp_path)
+    findings = [*_many(4, Severity.CRITICAL), *_many(21, Severity.HIGH), *_many(15, Severity.MEDIUM),
+                *_many(3, Severity.LOW)]
+    result = RunResult("0.1.0", tuple(findings), (), RULES, internal_errors=("m: rule X crashed",), notes=("a note",))
+    out = io.StringIO()
+    GithubReporter(Settings(sarif_root=tmp_path)).render(result, out)
+    kinds = _annotations(out.getvalue())
+    # GitHub shows 10 error, 10 warning and 10 notice annotations per step (actions/toolkit docs)
+    assert [len(kinds[k]) for k in ("error", "warning", "notice")] == [10, 10, 4]
+    errors = kinds["error"]
+    assert errors[0] == "::error title=tfmodel-lint internal error::m: rule X crashed"  # errors first
+    assert all("(critical)" in line for line in errors[1:5])  # then the most severe
+    assert errors[-1] == ("::error title=tfmodel-lint::17 more error annotations not shown (GitHub shows 10 per "
+                          "step): see the log below")
+    assert kinds["warning"][-1].startswith("::warning title=tfmodel-lint::6 more warning annotations not shown")
+    # nothing is lost: every finding is annotated or printed in the group, once
+    lines = out.getvalue().splitlines()
+    group = lines[lines.index("::group::23 more not annotated") + 1:lines.index("::endgroup::")]
+    assert len(group) == 17 + 6
+    annotated = sum(1 for k in kinds.values() for line in k if "title=TFL" in line)
+    assert annotated + len(group) == len(findings)
+    assert not any(line.lstrip().startswith("::") for line in group)
+
+
+def test_github_job_summary_has_every_finding_escaped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    summary = tmp_path / "summary.md"
+    summary.write_text("# earlier step\n", encoding="utf-8")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    monkeypatch.chdir(tmp_path)
+    hostile = "a | b <img src=x onerror=alert(1)> [x](https://evil.example) @octocat **bold**\nTFL000 | fake |"
+    findings = [*_many(30, Severity.HIGH), _f("models/h", "TFL201", Severity.MEDIUM, "n", hostile)]
+    suppressed = replace(_f("models/s", "TFL301", Severity.HIGH, "Rpc", "sends"),
+                         suppression=Suppression("baseline", "baseline", "accepted | risk", "base.json"))
+    result = RunResult("0.1.0", tuple(findings), (), RULES, suppressed=(suppressed,))
+    out = io.StringIO()
+    GithubReporter(Settings(sarif_root=tmp_path)).render(result, out)
+    assert len(_annotations(out.getvalue())["error"]) == 10
+    text = summary.read_text(encoding="utf-8")
+    assert text.startswith("# earlier step\n## tfmodel-lint\n")  # appended
+    rows = [line for line in text.splitlines() if line.startswith("| ") and not line.startswith("| Severity")]
+    assert len(rows) == len(findings) + 1
+    for row in rows:  # cells split only on unescaped pipes
+        cells = re.split(r"(?<!\\)\|", row)
+        assert len(cells) in (7, 8), row
+    for row in rows:  # no unescaped Markdown or HTML: no image, link, mention or emphasis
+        assert not re.search(r"(?<!\\)[<>\[\]()@*_`!]", row), row
+    (row,) = [r for r in rows if "TFL000" in r]
+    assert "\\<img src\\=x onerror\\=alert\\(1\\)\\>" in row and "\\\\nTFL000 \\| fake \\|" in row
+    assert "### Suppressed findings" in text and "baseline in base\\.json\\: accepted \\| risk" in text
+
+
+def test_github_job_summary_stays_within_githubs_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    from tfmodel_lint.reporters.github import SUMMARY_BYTES
+
+    summary = tmp_path / "summary.md"
+    summary.write_text("x" * (SUMMARY_BYTES - 50_000), encoding="utf-8")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    monkeypatch.chdir(tmp_path)
+    result = RunResult("0.1.0", tuple(_many(2000, Severity.MEDIUM, message="m" * 100)), (), RULES)
+    GithubReporter(Settings(sarif_root=tmp_path)).render(result, io.StringIO())
+    size = summary.stat().st_size
+    assert SUMMARY_BYTES - 50_000 < size <= SUMMARY_BYTES
+    text = summary.read_text(encoding="utf-8")
+    shown = sum(1 for line in text.splitlines() if line.startswith("| medium |"))
+    assert 0 < shown < 2000 and f"{2000 - shown} more rows not shown" in text
+    # a summary that is already full is left alone, and the run says so
+    summary.write_text("x" * SUMMARY_BYTES, encoding="utf-8")
+    GithubReporter(Settings(sarif_root=tmp_path)).render(result, io.StringIO())
+    assert summary.stat().st_size == SUMMARY_BYTES
+    assert "cannot append to the job summary" in capsys.readouterr().err
+
+
+def test_cli_github_writes_the_summary(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    summary = tmp_path / "summary.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    monkeypatch.chdir(EXAMPLES)
+    code, out, _ = run_cli([".", "--format", "github", "--sarif-root", "."], capsys)
+    assert code == 1 and len(out.splitlines()) == 2
+    text = summary.read_text(encoding="utf-8")
+    assert "2 findings in 2 artifacts \\(2 high\\)" in text
+    assert sum(line.startswith("| high | TFL20") for line in text.splitlines()) == 2
+
+
+def test_json_suppressed_findings_and_undecodable_names_validate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    import os
+
+    import jsonschema
+
+    schema = json.loads((ROOT / "docs" / "report.schema.json").read_text(encoding="utf-8"))
+    validator = jsonschema.Draft202012Validator(schema)
+    repo = tmp_path / "repo"
+    for name in ("a", "b", "c"):
+        shutil.copytree(EXAMPLES / "malicious_reader", repo / "models" / name)
+    os.rename(repo / "models" / "c", os.path.join(os.fsencode(repo / "models"), b"c\xff"))
+    (repo / "pyproject.toml").write_text(
+        '[tool.tfmodel-lint.per-file-ignores]\n"models/a" = ["TFL202"]\n\n'
+        '[[tool.tfmodel-lint.ignores]]\npath = "models/b"\ncodes = ["TFL2"]\nreason = "reviewed: ML-7"\n',
+        encoding="utf-8",
+    )
+    monkeypatch.chdir(repo)
+    code, out, _ = run_cli(["models", "--format", "json"], capsys)
+    assert code == 1
+    doc = json.loads(out)
+    errors = sorted(validator.iter_errors(doc), key=lambda e: list(e.path))
+    assert not errors, [f"{list(e.path)}: {e.message}" for e in errors[:5]]
+    sources = {(f["artifact"], f["code"]): f["suppression"] for f in doc["suppressed"]}
+    config = str(repo / "pyproject.toml")
+    assert sources == {
+        ("models/a", "TFL202"): {"kind": "config", "source": "per-file-ignores['models/a']", "file": config,
+                                 "justification": "per-file-ignores 'models/a' = ['TFL202'] (no reason given)"},
+        ("models/b", "TFL201"): {"kind": "config", "source": "ignores[0]", "file": config,
+                                 "justification": "reviewed: ML-7"},
+        ("models/b", "TFL202"): {"kind": "config", "source": "ignores[0]", "file": config,
+                                 "justification": "reviewed: ML-7"},
+    }
+    assert doc["summary"]["suppressed"] == 3
+    assert doc["summary"]["suppressed_by"] == {f"ignores[0] in {config}": 2,
+                                               f"per-file-ignores['models/a'] in {config}": 1}
+    assert all("suppression" not in f for f in doc["findings"])  # active findings: the contract as it was
+    assert {f["artifact"] for f in doc["findings"]} == {"models/a", "models/c\\xff"}
+    # the schema is not vacuous: a suppressed finding must say what suppressed it
+    broken = json.loads(out)
+    del broken["suppressed"][0]["suppression"]
+    assert not validator.is_valid(broken)
+    broken = json.loads(out)
+    broken["suppressed"][0]["suppression"]["kind"] = "magic"
+    assert not validator.is_valid(broken)
+    # and the text summary says the same
+    _, text, _ = run_cli(["models"], capsys)
+    assert text.splitlines()[-3:] == [
+        f"suppressed: 2 (2 high) by ignores[0] in {config}",
+        f"suppressed: 1 (1 high) by per-file-ignores['models/a'] in {config}",
+        "3 findings in 3 artifacts (3 high); 3 suppressed",
+    ]

@@ -11,13 +11,17 @@ installed by ``scripts/install_sarif_tools.sh``, which prints ``SARIF_SCHEMA`` a
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
+import re
 import shutil
 import subprocess
 from collections import Counter
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, unquote_to_bytes
 
 import pytest
 
@@ -37,6 +41,7 @@ from tfmodel_lint.reporters import sarif
 from tfmodel_lint.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES_DIR = ROOT / "examples" / "models"
 PKG = Path("node_modules") / "@microsoft" / "sarif-multitool-linux"
 SEARCH = [ROOT / ".tools" / PKG, ROOT / PKG]
 LFS_POINTER = (
@@ -157,7 +162,7 @@ def test_fixture_models_pass_schema_and_multitool(
     monkeypatch.chdir(mixed_models)
     _, doc = render(["models", "--sarif-root", "."], capsys)
     run = doc["runs"][0]
-    codes = Counter(r["ruleId"] for r in run["results"])
+    codes = Counter(r["ruleId"].split("/")[0] for r in run["results"])
     assert codes["TFL201"] and codes["TFL202"] and codes["TFL906"] and codes["TFL902"], codes
     check_sarif(doc, sarif_validator, multitool, tmp_path, "fixtures")
 
@@ -234,15 +239,23 @@ def test_default_root_is_git_toplevel(tf_fixtures: Path, tmp_path: Path, monkeyp
     assert uri == "evil/saved_model.pb"
 
 
-def test_artifact_outside_root_is_an_absolute_uri_without_base(
+def test_artifact_outside_root_is_a_notification_not_an_alert(
     tf_fixtures: Path, tmp_path: Path, sarif_validator: Any, multitool: Path,
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
 ) -> None:
+    """GitHub cannot show a file outside the checkout: such a finding is a notification
+    at its own level naming its rule, never a result with a ``file://`` URI."""
     (tmp_path / "root").mkdir()
     monkeypatch.chdir(tmp_path / "root")
-    _, doc = render([str(tf_fixtures / "savedmodels" / "readfile_const"), "--sarif-root", "."], capsys)
-    loc = doc["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]
-    assert loc["uri"].startswith("file:///") and "uriBaseId" not in loc
+    code, doc = render([str(tf_fixtures / "savedmodels" / "readfile_const"), "--sarif-root", "."], capsys)
+    assert code == 1  # the finding still fails the run
+    run = doc["runs"][0]
+    assert run["results"] == []
+    (note,) = run["invocations"][0]["toolExecutionNotifications"]
+    assert note["level"] == "error" and "/etc/passwd" in note["message"]["text"]
+    rule = run["tool"]["driver"]["rules"][note["associatedRule"]["index"]]
+    assert rule["id"] == note["associatedRule"]["id"] and rule["id"].startswith("TFL201")
+    assert "file:" not in json.dumps(run["invocations"])
     check_sarif(doc, sarif_validator, multitool, tmp_path, "outside")
 
 
@@ -256,6 +269,8 @@ def test_shared_samples_pass_schema_and_multitool(
     assert len(run["results"]) >= 20
     assert all(r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].endswith("saved_model.pb")
                for r in run["results"])
+    # each alert shows its finding's own severity, some of them not their rule's default
+    assert assert_alerts_show_finding_severity(doc, json_findings([".", "--sarif-root", "."], capsys)) >= 5
     check_sarif(doc, sarif_validator, multitool, tmp_path, "samples")
 
 
@@ -347,3 +362,221 @@ def test_sarif_written_to_file_is_byte_identical_across_runs(mixed_models: Path,
     main(["models", "--format", "sarif", "--sarif-root", ".", "-o", str(a)])
     main(["models", "--format", "sarif", "--sarif-root", ".", "-o", str(b)])
     assert a.read_bytes() == b.read_bytes()
+
+
+# -- how GitHub reads the severity of each alert -----------------------------------------
+
+#: GitHub's documented bands for ``security-severity`` (SARIF support for code scanning,
+#: reportingDescriptor object): over 9.0 critical, 7.0 to 8.9 high, 4.0 to 6.9 medium,
+#: 0.1 to 3.9 low. GitHub has no "info": our info findings are shown as low.
+def github_security_label(score: str) -> str:
+    value = float(score)
+    if value > 9.0:
+        return "critical"
+    if value >= 7.0:
+        return "high"
+    if value >= 4.0:
+        return "medium"
+    if value >= 0.1:
+        return "low"
+    return "none"
+
+
+def expected_label(severity: str) -> str:
+    return "low" if severity == "info" else severity
+
+
+def github_rule(run: dict[str, Any], result: dict[str, Any]) -> dict[str, Any]:
+    """The reporting descriptor GitHub associates with a result: by ``ruleIndex`` into
+    ``tool.driver.rules``; ``ruleId`` must name the same descriptor (GitHub also filters
+    alerts by it)."""
+    rules = run["tool"]["driver"]["rules"]
+    by_id = {r["id"]: r for r in rules}
+    assert len(by_id) == len(rules), "reportingDescriptor ids must be unique"
+    rule: dict[str, Any] = rules[result["ruleIndex"]]
+    assert by_id[result["ruleId"]] is rule, (result["ruleId"], result["ruleIndex"])
+    return rule
+
+
+def json_findings(argv: list[str], capsys: pytest.CaptureFixture[str]) -> Counter[tuple[str, str, str]]:
+    """(code, severity, fingerprint) of every finding, active and suppressed, from the JSON report."""
+    code, out, err = run_cli([*argv, "--format", "json"], capsys)
+    assert code in (0, 1, 3), err
+    doc = json.loads(out)
+    return Counter((f["code"], f["severity"], f["fingerprint"]) for f in doc["findings"] + doc.get("suppressed", []))
+
+
+def default_severities() -> dict[str, str]:
+    from tfmodel_lint.cli import run_rules
+
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        assert run_rules(["--format", "json"]) == 0
+    return {r["code"]: r["severity"] for r in json.loads(buf.getvalue())}
+
+
+def assert_alerts_show_finding_severity(doc: dict[str, Any], findings: Counter[tuple[str, str, str]]) -> int:
+    """Each result, read as GitHub reads it, carries its finding's own severity; returns how
+    many findings have a severity that is not their rule's default."""
+    run = doc["runs"][0]
+    defaults = default_severities()
+    seen: Counter[tuple[str, str, str]] = Counter()
+    off_default = 0
+    for result in run["results"]:
+        rule = github_rule(run, result)
+        fingerprint = result["partialFingerprints"]["tfmodelLint/v1"]
+        code = result["ruleId"].split("/")[0]
+        (severity,) = {s for c, s, fp in findings if c == code and fp == fingerprint}
+        seen[(code, severity, fingerprint)] += 1
+        label = github_security_label(rule["properties"]["security-severity"])
+        assert label == expected_label(severity), (result["ruleId"], severity, label)
+        assert rule["defaultConfiguration"]["level"] == result["level"]
+        off_default += severity != defaults[code]
+    assert seen == findings  # every finding is one result
+    return off_default
+
+
+def test_each_alert_shows_its_findings_own_severity(
+    mixed_models: Path, sarif_validator: Any, multitool: Path, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:
+    shutil.copytree(EXAMPLES_DIR / "malicious_reader", tmp_path / "repo" / "models" / "reader")
+    shutil.copytree(mixed_models / "models", tmp_path / "repo" / "models", dirs_exist_ok=True)
+    monkeypatch.chdir(tmp_path / "repo")
+    findings = json_findings(["models"], capsys)
+    _, doc = render(["models", "--sarif-root", "."], capsys)
+    # an /etc/passwd read is high; its rule's default is not
+    assert ("TFL201", "high") in {(c, s) for c, s, _ in findings} and default_severities()["TFL201"] != "high"
+    assert assert_alerts_show_finding_severity(doc, findings) >= 2
+    check_sarif(doc, sarif_validator, multitool, tmp_path, "severities")
+
+
+def test_rule_table_keeps_enabled_rules_first_and_adds_one_descriptor_per_severity_used() -> None:
+    findings = [_finding(1, Severity.HIGH), _finding(2, Severity.HIGH), _finding(3, Severity.MEDIUM),
+                _finding(4, Severity.CRITICAL, "TFL301"), _finding(5, Severity.LOW, "XMP101")]
+    doc = sarif.build(_result(findings), Settings(sarif_root=ROOT))
+    run = doc["runs"][0]
+    ids = [r["id"] for r in run["tool"]["driver"]["rules"]]
+    assert ids[:2] == ["TFL201", "TFL301"]
+    assert sorted(ids[2:]) == ["TFL201/high", "TFL301/critical", "XMP101"]
+    assert {r["name"] for r in run["tool"]["driver"]["rules"][2:]} >= {"file-read", "network-send"}
+
+
+# -- locations: a file in the repository, or no alert --------------------------------------
+
+def test_runs_without_models_produce_no_alert(tmp_path: Path, sarif_validator: Any, multitool: Path,
+                                              monkeypatch: pytest.MonkeyPatch,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    repo = tmp_path / "repo"
+    (repo / "docs").mkdir(parents=True)
+    (repo / "docs" / "README.md").write_text("no models here\n", encoding="utf-8")
+    monkeypatch.chdir(repo)
+    for argv in (["."], ["docs"], ["missing"], [".", "missing"]):
+        _, doc = render([*argv, "--sarif-root", "."], capsys)
+        run = doc["runs"][0]
+        assert run["results"] == [], argv
+        notes = run["invocations"][0]["toolExecutionNotifications"]
+        assert notes and all("not a file in the repository" in n["message"]["text"] for n in notes)
+    check_sarif(doc, sarif_validator, multitool, tmp_path, "no-models")
+
+
+def test_every_result_is_a_regular_file_in_the_repository(
+    mixed_models: Path, tf_fixtures: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Models in the checkout, a SavedModel reached through a symlink, an empty
+    directory, a missing path and a model outside the checkout in one run."""
+    repo = tmp_path / "repo"
+    shutil.copytree(mixed_models / "models", repo / "models")
+    (repo / "empty").mkdir()
+    (repo / "linked").symlink_to(repo / "models" / "readfile_const")
+    monkeypatch.chdir(repo)
+    outside = str(tf_fixtures / "savedmodels" / "exfil_chain")
+    paths = ["models/frozen.pb", "models/broken.pb", "models/exfil_chain", "empty", "missing", "linked", outside]
+    _, doc = render([*paths, "--sarif-root", "."], capsys)
+    run = doc["runs"][0]
+    for result in run["results"]:
+        (loc,) = result["locations"]
+        art = loc["physicalLocation"]["artifactLocation"]
+        assert art["uriBaseId"] == "%SRCROOT%" and "://" not in art["uri"] and not art["uri"].startswith("/")
+        path = repo / unquote(art["uri"])
+        assert path.is_file() and not path.is_symlink() and path.resolve().is_relative_to(repo.resolve()), path
+    texts = [n["message"]["text"] for n in run["invocations"][0]["toolExecutionNotifications"]]
+    assert any(t.startswith("TFL904 (low) empty") for t in texts)
+    assert any(t.startswith("TFL901 (medium) missing") for t in texts)
+    assert any(outside in t for t in texts)
+    # the symlinked SavedModel is reported on the file it resolves to (GitHub cannot show symlinks)
+    uris = Counter(r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in run["results"])
+    assert uris["models/readfile_const/saved_model.pb"] == 1
+    assert {"models/frozen.pb", "models/broken.pb", "models/exfil_chain/saved_model.pb"} <= set(uris)
+
+
+# -- hostile content --------------------------------------------------------------------------
+
+def test_placeholders_and_hostile_names_in_sarif(
+    tmp_path: Path, sarif_validator: Any, multitool: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from tests.conftest import build_cached
+    from tests.test_report_output import BAD_FILE, reader_graphdef
+
+    fixtures = build_cached("build_report_fixtures.py")
+    repo = tmp_path / "repo"
+    shutil.copytree(fixtures / "savedmodels" / "forged_target", repo / "models" / "forged")
+    with open(os.path.join(os.fsencode(repo / "models"), BAD_FILE), "wb") as fh:
+        fh.write(reader_graphdef())
+    monkeypatch.chdir(repo)
+    out = tmp_path / "out.sarif"
+    code, _, err = run_cli(["models", "--format", "sarif", "--sarif-root", ".", "-o", str(out)], capsys)
+    assert code == 1, err
+    doc = json.loads(out.read_bytes().decode("utf-8"))  # valid UTF-8
+    run = doc["runs"][0]
+    texts = [r["message"]["text"] for r in run["results"]]
+    assert any("{{0}}{{1}}" in t for t in texts)
+    for text in texts:  # no placeholder left: every brace is doubled
+        assert re.fullmatch(r"([^{}]|\{\{|\}\})*", text), text
+    uris = {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in run["results"]}
+    raw = {unquote_to_bytes(u) for u in uris}
+    assert b"models/" + BAD_FILE in raw and b"models/forged/saved_model.pb" in raw
+    assert all(re.fullmatch(r"[A-Za-z0-9/%._~-]+", u) for u in uris), uris
+    check_sarif(doc, sarif_validator, multitool, tmp_path, "hostile")
+
+
+# -- suppressed findings ----------------------------------------------------------------------
+
+def test_suppressed_findings_are_results_with_suppressions(
+    tmp_path: Path, sarif_validator: Any, multitool: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    repo = tmp_path / "repo"
+    for name in ("a", "b", "c"):
+        shutil.copytree(EXAMPLES_DIR / "malicious_reader", repo / "models" / name)
+    (repo / ".tfmodel-lint.toml").write_text(
+        '[per-file-ignores]\n"models/a" = ["TFL2"]\n\n'
+        '[[ignores]]\npath = "models/b"\ncodes = ["TFL201"]\nreason = "reads its own vocabulary; ML-12"\n',
+        encoding="utf-8",
+    )
+    monkeypatch.chdir(repo)
+    assert main(["baseline", "create", "base.json", "models/c"]) == 0
+    capsys.readouterr()
+    findings = json_findings(["models", "--baseline", "base.json"], capsys)
+    code, doc = render(["models", "--baseline", "base.json", "--sarif-root", "."], capsys)
+    assert code == 1  # models/b's TFL202 is active
+    run = doc["runs"][0]
+    suppressed = [r for r in run["results"] if r.get("suppressions")]
+    active = [r for r in run["results"] if not r.get("suppressions")]
+    assert len(suppressed) == 5 and len(active) == 1
+    by_file: dict[str, list[dict[str, Any]]] = {}
+    for r in suppressed:
+        (s,) = r["suppressions"]
+        assert s["kind"] == "external" and s["justification"]
+        by_file.setdefault(r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"], []).append(s)
+    a = by_file["models/a/saved_model.pb"]
+    assert all(s["properties"] == {"kind": "config", "source": "per-file-ignores['models/a']",
+                                   "file": str(repo / ".tfmodel-lint.toml")} for s in a) and len(a) == 2
+    (b,) = by_file["models/b/saved_model.pb"]
+    assert b["properties"]["source"] == "ignores[0]" and b["justification"].endswith("reads its own vocabulary; ML-12")
+    c = by_file["models/c/saved_model.pb"]
+    assert all(s["properties"] == {"kind": "baseline", "source": "baseline", "file": "base.json"} for s in c)
+    assert assert_alerts_show_finding_severity(doc, findings) >= 1
+    check_sarif(doc, sarif_validator, multitool, tmp_path, "suppressed")

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import sys
+import os
 import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from typing import TextIO
+from pathlib import Path
 
-from tfmodel_lint._records import dataclass, field
+from tfmodel_lint._records import dataclass, field, replace
 from tfmodel_lint._version import __version__
-from tfmodel_lint.discovery import DiscoveryOptions, expand_paths
+from tfmodel_lint.discovery import DiscoveryOptions, display_path, expand_paths, project_root
 from tfmodel_lint.engine import Linter, budget_enforceable
 from tfmodel_lint.findings import (
     ErrorKind,
@@ -21,12 +21,13 @@ from tfmodel_lint.findings import (
     RuleInfo,
     RunResult,
     Severity,
+    Suppression,
     sort_findings,
 )
 from tfmodel_lint.options import suggest
 from tfmodel_lint.rules.registry import Registry, discover
 from tfmodel_lint.selection import DecisionEngine, Suppressor
-from tfmodel_lint.settings import Settings
+from tfmodel_lint.settings import Settings, make_settings
 from tfmodel_lint.signatures import SignatureDB
 from tfmodel_lint.signatures import load as load_signatures
 
@@ -90,7 +91,8 @@ class Application:
         s = self.settings
         assert self.signatures is not None
         entries = load_entries(s.baseline) if s.baseline is not None else None  # fail before linting
-        found = expand_paths(paths, self.discovery_options())
+        found_root = project_root(paths, s.config_path)
+        found = expand_paths(paths, self.discovery_options(), root=found_root)
         notes: list[Note] = list(found.notes)
         why = budget_enforceable()
         if why is not None and (s.limits.time_budget > 0 or s.limits.run_time_budget > 0):
@@ -101,7 +103,8 @@ class Application:
                         deadline=deadline)
         results = lint_with_progress(linter, found.targets, s.jobs, s.progress)
         base = s.config_path.resolve().parent if s.config_path is not None else None
-        suppressor = Suppressor(s.per_file_ignores, s.targeted_ignores, base)
+        suppressor = Suppressor(s.per_file_ignores, s.targeted_ignores, base,
+                                config_file=str(s.config_path) if s.config_path is not None else None)
         active: list[Finding] = []
         suppressed: list[Finding] = []
         internal: list[InternalError] = [InternalError(ErrorKind.PLUGIN_FAILED, e) for e in self.registry.errors]
@@ -115,11 +118,20 @@ class Application:
                 continue
             records.append(res.record)
             for f in res.findings:
-                (suppressed if suppressor.reason(f) else active).append(f)
+                hit = suppressor.suppression(f)
+                if hit is None:
+                    active.append(f)
+                else:
+                    suppressed.append(replace(f, suppression=hit))
         if entries is not None:
             active, baselined = apply_baseline(sort_findings(active), known_counts(entries))
-            suppressed.extend(baselined)
-            linted = {r.path for r in records}
+            reasons = {e.fingerprint: e.reason for e in entries if e.reason}
+            suppressed.extend(
+                replace(f, suppression=Suppression("baseline", "baseline", reasons.get(f.fingerprint)
+                                                   or f"recorded in the baseline {s.baseline}", str(s.baseline)))
+                for f in baselined
+            )
+            linted = {t.identity for t in found.targets} | {r.path for r in records}
             matched = Counter(f.fingerprint for f in baselined)
             stale = sum(max(0, e.count - matched[e.fingerprint]) for e in entries if e.artifact in linted)
             if s.report_unused_ignores and stale:
@@ -128,6 +140,7 @@ class Application:
                                   "finding (run 'tfmodel-lint baseline update')"))
         if s.report_unused_ignores:
             notes[:0] = [Note(NoteKind.UNUSED_IGNORE, text) for text in suppressor.unused()]
+        active.extend(self._audit(found_root))  # neither the configuration nor its baseline can absorb these
         return RunResult(
             tool_version=__version__,
             findings=sort_findings(active),
@@ -138,6 +151,25 @@ class Application:
             fail_on=s.fail_on,
             notes=tuple(notes),
         )
+
+
+    def _audit(self, root: Path) -> list[Finding]:
+        """TFL910 findings on the configuration file, selected by the command line only
+        (the configuration cannot suppress what is said about it)."""
+        from tfmodel_lint.audit import audit
+
+        s = self.settings
+        if s.config_path is None or not s.from_config:
+            return []
+        assert self.signatures is not None
+        builtin = load_signatures(()) if "signatures" in s.from_config else None
+        display = display_path(s.config_path)
+        identity = display_path(s.config_path, real_base=os.path.realpath(root))
+        found = audit(s, self.registry, self.signatures, builtin, display, identity)
+        cli = {k: getattr(s, k) for k in ("select", "extend_select", "ignore", "extend_ignore")
+               if k not in s.from_config or s.from_config[k] != getattr(s, k)}
+        decider = DecisionEngine.from_settings(make_settings(cli), [r.rule.code for r in self.registry.rules])
+        return [f for f in found if decider.selected(f.code)]
 
 
 def _holds_no_model(findings: Iterable[Finding]) -> bool:
@@ -159,14 +191,3 @@ def exit_code(result: RunResult, settings: Settings) -> int:
     if settings.report_unused_ignores and unused and settings.fail_on <= Severity.LOW:
         return EXIT_FINDINGS
     return EXIT_OK
-
-
-def report(result: RunResult, settings: Settings, stream: TextIO | None = None) -> None:
-    from tfmodel_lint.reporters import get_reporter
-
-    reporter = get_reporter(settings.output_format)
-    if settings.output_file is not None:
-        with settings.output_file.open("w", encoding="utf-8", newline="\n") as fh:
-            reporter(settings).render(result, fh)
-    else:
-        reporter(settings).render(result, stream or sys.stdout)

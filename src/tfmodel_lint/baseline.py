@@ -147,7 +147,7 @@ def entries_for(findings: Iterable[Finding], previous: Iterable[BaselineEntry] =
     """Entries recording ``findings``, sorted; reasons carried over from ``previous``."""
     reasons = {e.fingerprint: e.reason for e in previous if e.reason is not None}
     counts: Counter[tuple[str, str, str, str]] = Counter(
-        (f.artifact, f.code, f.location.logical, f.fingerprint) for f in findings
+        (f.identity or f.artifact, f.code, f.location.logical, f.fingerprint) for f in findings
     )
     return sorted(
         (BaselineEntry(artifact, code, location, fp, n, reasons.get(fp))

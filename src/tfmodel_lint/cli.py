@@ -61,21 +61,28 @@ def run_check(argv: Sequence[str]) -> int:
         from tfmodel_lint.options import OptionError
 
         raise OptionError("tfmodel-lint: error: no paths given (try 'tfmodel-lint --help')")
-    from tfmodel_lint.app import Application, exit_code, report
+    from tfmodel_lint.app import Application, exit_code
     from tfmodel_lint.baseline import BaselineError
     from tfmodel_lint.config import ConfigError
+    from tfmodel_lint.output import OutputError, check_output, write_report
     from tfmodel_lint.reporters import UnknownFormatError, get_reporter
     from tfmodel_lint.signatures import SignatureError
 
     try:
         settings = build_settings(args, args.paths)
         get_reporter(settings.output_format)
+        if settings.output_file is not None:  # said before linting, not after
+            check_output(settings.output_file)
         app = Application(settings)
         result = app.run(list(args.paths))
-    except (ConfigError, SignatureError, UnknownFormatError, BaselineError) as exc:
+    except (ConfigError, SignatureError, UnknownFormatError, BaselineError, OutputError) as exc:
         print(f"tfmodel-lint: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    report(result, settings)
+    try:
+        write_report(result, settings)
+    except OutputError as exc:
+        print(f"tfmodel-lint: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     return exit_code(result, settings)
 
 
@@ -187,7 +194,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(exc.code) if isinstance(exc.code, int) else 0
     except KeyboardInterrupt:
         return 130
-    except BrokenPipeError:
+    except BrokenPipeError:  # a reader closed standard output (the check report handles it itself)
+        from tfmodel_lint.output import quiet_stdout
+
+        quiet_stdout()
         return 0
     except Exception as exc:
         if "--debug" in args:

@@ -26,7 +26,7 @@ from __future__ import annotations
 import fnmatch
 import os
 import stat
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
@@ -66,6 +66,8 @@ class Target:
     #: Found by its content only (its name says nothing): if it holds no model after
     #: all, that is a note, not a finding.
     by_content: bool = False
+    #: The path relative to the project root, for fingerprints and baselines.
+    identity: str = ""
 
     def sort_key(self) -> str:
         return self.display
@@ -399,19 +401,41 @@ def force_excluded(raw: str, patterns: Sequence[str]) -> bool:
     return excluded(PurePosixPath(rel.as_posix()), patterns)
 
 
+def project_root(paths: Sequence[str], config_path: Path | None = None) -> Path:
+    """The root that fingerprints and baselines are relative to: the git top level of the
+    linted paths, else the configuration file's directory, else the working directory."""
+    existing = [os.path.realpath(p) for p in paths if os.path.exists(p)]
+    if existing:
+        try:
+            common = os.path.commonpath(existing)
+        except ValueError:
+            common = existing[0]
+        top = _git_top(common if os.path.isdir(common) else os.path.dirname(common))
+        if top is not None:
+            return Path(top)
+    if config_path is not None:
+        return config_path.resolve().parent
+    return Path.cwd()
+
+
 def expand_paths(paths: Sequence[str], options: DiscoveryOptions | None = None,
-                 base: Path | None = None) -> Discovery:
-    """Targets for ``paths``, and notes on what a directory search did not lint."""
+                 base: Path | None = None, root: Path | None = None) -> Discovery:
+    """Targets for ``paths``, and notes on what a directory search did not lint.
+    ``base``: what display paths are relative to (the working directory); ``root``:
+    what identities are relative to (:func:`project_root`)."""
     options = options or DiscoveryOptions()
     out = Discovery()
     found: dict[str, Target] = {}
     real_base = os.path.realpath(base or os.getcwd())
+    real_root = os.path.realpath(root) if root is not None else real_base
 
     def add(path: Path, kind: str, by_content: bool = False) -> None:
         real = os.path.realpath(path)
         key = real if path.exists() else str(path)
         if key not in found:
-            found[key] = Target(path, kind, display_path(path, real_base=real_base, real=real), by_content)
+            display = display_path(path, real_base=real_base, real=real)
+            identity = display_path(path, real_base=real_root, real=real) if real_root != real_base else display
+            found[key] = Target(path, kind, display, by_content, identity)
 
     for raw in filter_named(paths, options, out.notes):
         path = Path(raw)
@@ -441,14 +465,3 @@ def expand_paths(paths: Sequence[str], options: DiscoveryOptions | None = None,
             add(path, "file", by_content=options.skip_non_models and not is_model_name(path.name))
     out.targets = sorted(found.values(), key=Target.sort_key)
     return out
-
-
-def iter_files(targets: Iterable[Target]) -> Iterator[Path]:
-    """Every regular file under the targets (for progress estimates)."""
-    for t in targets:
-        if t.path.is_file():
-            yield t.path
-        elif t.path.is_dir():
-            for dirpath, _, filenames in walk_tree(t.path):
-                for name in filenames:
-                    yield Path(dirpath, name)

@@ -229,7 +229,7 @@ class Linter:
             message = f"loader crashed: {type(exc).__name__}: {exc}"
             internal.append(InternalError(ErrorKind.LOADER_CRASHED, f"{target.display}: {message}"))
             issues.append(self.problem_issue(Problem.INTERNAL, message))
-        findings = [Finding.from_issue(i, target.display) for i in issues if i.code in self.enabled]
+        findings = [Finding.from_issue(i, target.display, target.identity) for i in issues if i.code in self.enabled]
         record = ArtifactRecord(target.display, fmt, status, detail)
         return ArtifactResult(record, findings, internal)
 
@@ -265,7 +265,7 @@ class Linter:
         msg = ("limit exceeded: not linted, the run's time budget was spent on other artifacts "
                "(limit run-time-budget)")
         issue = self.problem_issue(Problem.LIMIT, msg)
-        findings = [Finding.from_issue(issue, target.display)] if issue.code in self.enabled else []
+        findings = [Finding.from_issue(issue, target.display, target.identity)] if issue.code in self.enabled else []
         return ArtifactResult(ArtifactRecord(target.display, "unknown", ArtifactStatus.ERROR,
                                              "run time budget spent"), findings)
 

@@ -141,19 +141,55 @@ class Issue:
     key: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class Suppression:
+    """Why a finding is not reported as active: which configuration entry or baseline
+    suppressed it.
+
+    ``kind`` is ``"config"`` (``per-file-ignores`` or a targeted ``ignores`` entry) or
+    ``"baseline"``; ``source`` names the entry (``per-file-ignores['models/*']``,
+    ``ignores[0]``, ``baseline``); ``file`` is the configuration or baseline file it is
+    in (as given, or ``None`` when unknown); ``justification`` is the entry's reason,
+    or a sentence saying what the entry is when it has none.
+    """
+
+    kind: str
+    source: str
+    justification: str
+    file: str | None = None
+
+    @property
+    def where(self) -> str:
+        """``source`` with its file: ``per-file-ignores['models/*'] in pyproject.toml``."""
+        return f"{self.source} in {self.file}" if self.file else self.source
+
+    def as_dict(self) -> dict[str, object]:
+        out: dict[str, object] = {"kind": self.kind, "source": self.source, "justification": self.justification}
+        if self.file is not None:
+            out["file"] = self.file
+        return out
+
+
 @dataclass(frozen=True, slots=True, order=False)
 class Finding:
     code: str
     severity: Severity
     category: str
-    artifact: str
+    artifact: str  # display path: relative to the working directory
     location: Location
     message: str
     evidence: Evidence
     fingerprint: str
+    #: The artifact's path relative to the project root (git top level, else the
+    #: configuration file's directory): what fingerprints and baselines use, so that
+    #: running from a subdirectory changes nothing.
+    identity: str = ""
+    #: Set on suppressed findings only (``RunResult.suppressed``); never part of the fingerprint.
+    suppression: Suppression | None = None
 
     @classmethod
-    def from_issue(cls, issue: Issue, artifact: str) -> Finding:
+    def from_issue(cls, issue: Issue, artifact: str, identity: str | None = None) -> Finding:
+        ident = identity if identity is not None else artifact
         return cls(
             code=issue.code,
             severity=issue.severity,
@@ -162,7 +198,8 @@ class Finding:
             location=issue.location,
             message=issue.message,
             evidence=issue.evidence,
-            fingerprint=fingerprint(issue.code, artifact, issue.location.logical, issue.key),
+            fingerprint=fingerprint(issue.code, ident, issue.location.logical, issue.key),
+            identity=ident,
         )
 
     @property
@@ -173,7 +210,7 @@ class Finding:
         return (self.artifact, -int(self.severity), self.code, self.location.logical, self.fingerprint)
 
     def as_dict(self) -> dict[str, object]:
-        return {
+        out: dict[str, object] = {
             "code": self.code,
             "severity": str(self.severity),
             "category": self.category,
@@ -183,6 +220,9 @@ class Finding:
             "evidence": self.evidence_dict,
             "fingerprint": self.fingerprint,
         }
+        if self.suppression is not None:
+            out["suppression"] = self.suppression.as_dict()
+        return out
 
 
 _UID_SUFFIX = re.compile(

@@ -210,8 +210,22 @@ def first_text_field(data: bytes) -> str:
     return ""
 
 
+#: Message-typed fields among the first fields above: written ``name {``.
+_TEXT_MESSAGES = frozenset({"meta_graphs", "node", "library", "versions", "meta_info_def", "graph_def",
+                            "saver_def", "collection_def", "signature_def", "asset_file_def", "object_graph_def"})
+
+
 def looks_like_text_proto(data: bytes) -> bool:
-    return first_text_field(data) in TEXT_SAVEDMODEL + TEXT_GRAPHDEF + TEXT_METAGRAPH
+    """A text SavedModel/MetaGraphDef/GraphDef: its first field is one of theirs, written
+    as a message (``node {``), or a scalar (``version: 1``) followed by a message field
+    of theirs; a YAML file starting ``version: 2`` is not one."""
+    field = first_text_field(data)
+    if field not in TEXT_SAVEDMODEL + TEXT_GRAPHDEF + TEXT_METAGRAPH:
+        return False
+    if field in _TEXT_MESSAGES:
+        return True
+    head = data[:65536]
+    return any(f"\n{name} {{".encode() in head or f"\n{name}{{".encode() in head for name in _TEXT_MESSAGES)
 
 
 def _has_control_bytes(head: bytes) -> bool:

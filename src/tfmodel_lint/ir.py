@@ -173,7 +173,9 @@ class _HashIndex:
     a node): a slot holds the top bits of ``hash(name)`` with the node's position in
     the low bits, or -1. A lookup walks the slots from the name's home slot to the
     next empty one and compares the names of nodes whose hash bits match; as with a
-    dict built in order, the last node of a duplicated name wins.
+    dict built in order, the last node of a duplicated name wins. A duplicated name
+    takes over its earlier node's slot when the index is built, so 100,000 nodes all
+    named ``x`` cost one slot and a short probe each, not a probe over all the others.
     """
 
     __slots__ = ("_mask", "_nodes", "_shift", "_table")
@@ -184,11 +186,19 @@ class _HashIndex:
         mask = self._mask = (1 << (shift + 1)) - 1
         table = self._table = array("q", [-1]) * (mask + 1)
         hashes = nodes.scan()[1] if isinstance(nodes, RawNodes) else (hash(nd.name) for nd in nodes)
+        low = (1 << shift) - 1
         for i, h in enumerate(hashes):
             slot = h & mask
-            while table[slot] != -1:
+            top = h >> shift
+            name: str | None = None
+            while (key := table[slot]) != -1:
+                if key >> shift == top:
+                    if name is None:
+                        name = nodes[i].name
+                    if nodes[key & low].name == name:
+                        break  # the same name again: the later node takes the slot
                 slot = (slot + 1) & mask
-            table[slot] = ((h >> shift) << shift) | i
+            table[slot] = (top << shift) | i
 
     def get(self, name: str) -> NodeDef | None:
         shift, mask, table, nodes = self._shift, self._mask, self._table, self._nodes
@@ -284,6 +294,11 @@ class Function:
 
     def data_inputs(self, nd: NodeDef) -> list[str]:
         return [i for i in nd.input if not i.startswith("^")]
+
+    def input_edges(self, nd: NodeDef) -> list[Edge | None]:
+        """Every data input resolved, in order (one pass: a join of thousands of inputs
+        must not walk its input list once per input)."""
+        return [self.resolve_input(text) for text in nd.input if not text.startswith("^")]
 
     def input_edge(self, nd: NodeDef, position: int) -> Edge | None:
         if position < 0:
@@ -465,6 +480,9 @@ class ModelIR:
     keras_code: list[KerasCode] = field(default_factory=list)
     keras_refs: list[KerasRef] = field(default_factory=list)
     keras_source: str | None = None
+    #: Contents of the model's own asset files (relative to assets/), read by the loader,
+    #: bounded; None for an asset present but not read (over the per-asset cap).
+    asset_contents: dict[str, bytes | None] = field(default_factory=dict)
     #: The archive member (``dir/model.tflite``, nested ``a.zip!b.tar!m.pb``) the model
     #: was read from, when the artifact is an archive or a directory holding it.
     archive_member: str | None = None

@@ -6,14 +6,20 @@ severity               when
 critical               data read from a file or directory reaches a network send or a write
 high                   network send/receive to a literal host or address (0.0.0.0 included);
                        read of a sensitive file or a home directory; write to an absolute,
-                       home, ``..``-traversing, Python-module or shell-startup path; listing of
+                       home, ``..``-traversing, Python-module or shell-startup path; any file
+                       op on a remote file system (``gs://``, ``s3://``, ``hdfs://``,
+                       ``http(s)://``...: also a network send); listing of
                        ``/``, ``/home``, ``/root``, ``~``, ``/etc``; any code-execution op;
                        a file, directory or network target that comes from a signature input
                        (every caller of the served model gets the capability); a process
-                       abort or sleep reachable from a signature or initializer
+                       abort or sleep reachable from a signature or initializer; a target
+                       the analysis could not finish computing (a value set, string, loop or
+                       depth limit hit: the finding names the limit)
 medium                 other reads, writes and listings (relative or unresolved targets),
-                       other process ops
-low                    (unused)
+                       other process ops; the standard checkpoint save/restore signatures of
+                       on-device training exports (TFL503)
+low                    an op that names a target its kernel refuses (``DebugIdentityV2`` with
+                       a non-``file://`` URL: inert)
 info                   reads of the model's own ``assets/``
 =====================  =====================================================================
 
@@ -41,6 +47,8 @@ def target_severity(category: str, target: t.Target) -> Severity:
         if target.has(t.SENSITIVE, t.HOME):  # a file:// or path-like address
             return Severity.HIGH
         return Severity.MEDIUM
+    if target.has(t.REMOTE_FS) and category in ("file_read", "file_write", "dir_read", "dir_write"):
+        return Severity.HIGH
     if category in ("file_write", "dir_write"):
         return Severity.HIGH if target.has(*_HIGH_WRITE) else Severity.MEDIUM
     if category == "file_read":

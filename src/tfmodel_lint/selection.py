@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from tfmodel_lint._records import dataclass, field
-from tfmodel_lint.findings import Finding
+from tfmodel_lint.findings import Finding, Suppression
 from tfmodel_lint.settings import Settings, TargetedIgnore
 
 
@@ -87,24 +87,37 @@ class Suppressor:
     targeted: tuple[TargetedIgnore, ...]
     base: Path | None = None
     used: set[str] = field(default_factory=set)
+    #: The configuration file the ignores come from, as reported in each :class:`Suppression`.
+    config_file: str | None = None
 
-    def reason(self, finding: Finding) -> str | None:
+    def suppression(self, finding: Finding) -> Suppression | None:
+        """The entry that suppresses ``finding`` (``per-file-ignores['glob']`` or
+        ``ignores[i]``), or ``None``."""
         paths = _candidates(finding.artifact, self.base)
+        if finding.identity and finding.identity not in paths:
+            paths = (*paths, *_candidates(finding.identity, None))
         best = None
         for pattern, codes in self.per_file:
             if any(_glob(p, pattern) for p in paths) and (best is None or len(pattern) > len(best[0])):
                 best = (pattern, codes)
         if best is not None and _longest(finding.code, best[1]) >= 0:
-            self.used.add(f"per-file-ignores[{best[0]!r}]")
-            return f"per-file-ignores {best[0]}"
+            source = f"per-file-ignores[{best[0]!r}]"
+            self.used.add(source)
+            return Suppression("config", source, f"per-file-ignores {best[0]!r} = {list(best[1])} (no reason given)",
+                               self.config_file)
         for i, t in enumerate(self.targeted):
             if not any(_glob(p, t.path) for p in paths) or _longest(finding.code, t.codes) < 0:
                 continue
             if t.location is not None and not fnmatch.fnmatchcase(finding.location.logical, t.location):
                 continue
             self.used.add(f"ignore[{i}]")
-            return t.reason
+            return Suppression("config", f"ignores[{i}]", t.reason, self.config_file)
         return None
+
+    def reason(self, finding: Finding) -> str | None:
+        """The suppressing entry's justification, or ``None``."""
+        hit = self.suppression(finding)
+        return hit.justification if hit is not None else None
 
     def unused(self) -> list[str]:
         out = []

@@ -34,7 +34,6 @@ if TYPE_CHECKING:
 #: Inflating less than this never trips the compression-ratio limit (tiny members
 #: legitimately compress far better than 200:1).
 RATIO_GRACE = 1 << 20
-HEAD_BYTES = 512
 
 
 class Budget:
@@ -116,11 +115,6 @@ class Source(Protocol):
         """The file on disk holding exactly this member, for readers that map or seek
         it; ``None`` when there is none or :meth:`read` would refuse it (it says why)."""
         ...
-
-
-def head(source: Source, name: str, size: int = HEAD_BYTES) -> bytes:
-    """The first bytes of a member, for recognising its format."""
-    return source.read_range(name, 0, size)
 
 
 def join(prefix: str, name: str) -> str:

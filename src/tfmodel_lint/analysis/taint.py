@@ -117,7 +117,15 @@ def _find_chains(model: ModelIR, sigdb: SignatureDB) -> list[Chain]:
     for a in assessments:
         if a.category in SOURCES and a.severity > Severity.INFO:
             sources.setdefault((a.site.function.name, a.site.node.name), a)
-    sinks = [a for a in assessments if a.category in SINKS]
+    # One chain per sink node: a write to a remote file system is assessed as a write and
+    # as a network send; the send is the one reported.
+    sinks: list[Assessment] = []
+    sink_nodes: set[NodeKey] = set()
+    for a in sorted((a for a in assessments if a.category in SINKS), key=lambda a: SINKS.index(a.category)):
+        node_key = (a.site.function.name, a.site.node.name)
+        if node_key not in sink_nodes:
+            sink_nodes.add(node_key)
+            sinks.append(a)
     readers = [a for a in assessments if a.category == "file_read"]
     chains: list[Chain] = []
     if sources:

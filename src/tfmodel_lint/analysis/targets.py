@@ -31,6 +31,8 @@ PRIVATE = "private_address"
 LOOPBACK = "loopback"
 UNSPECIFIED = "unspecified_address"
 NETWORK_URL = "network_url"
+#: A file path on a file system of another machine (gs://, s3://, hdfs://, http(s)://...).
+REMOTE_FS = "remote_file_system"
 # Streams (PrintV2 output_stream).
 STD_STREAM = "standard_stream"
 # Partly computed value.
@@ -56,6 +58,9 @@ _SYSTEM_DIRS = {"/", "/home", "/root", "~", "/etc", "/Users", "/var", "/usr", "/
 _STREAMS = {"stderr", "stdout", "log(info)", "log(warning)", "log(error)"}
 _HOST_PORT = re.compile(r"^\[?(?P<host>[A-Za-z0-9_.:-]+?)\]?(?::(?P<port>\d{1,5}))?$")
 _WINDOWS = re.compile(r"^([A-Za-z]:[\\/]|\\\\)")
+_SCHEME = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]+)://")
+#: URL schemes of file systems on this machine (TensorFlow's local and in-memory ones).
+LOCAL_SCHEMES = frozenset({"file", "ram"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,11 +109,22 @@ def classify(text: str, role: str) -> Target:
     t = text
     if t.startswith("file://"):
         return _with(classify_path(t[len("file://"):]), {FILE_URL} | extra, text)
-    if "://" in t:
-        scheme = t.split("://", 1)[0].lower()
-        if scheme in ("gs", "s3", "hdfs", "http", "https", "ram"):
-            return classify_network(t, extra)
+    remote = remote_scheme(t)
+    if remote is not None:
+        return _with(classify_network(t, extra), {REMOTE_FS}, text)
+    if t.startswith("ram://"):
+        return _with(classify_path(t[len("ram://"):], pattern=role == "pattern"), extra, text)
     return _with(classify_path(t, pattern=role == "pattern"), extra, text)
+
+
+def remote_scheme(text: str) -> str | None:
+    """The scheme of a path on another machine's file system (``gs``, ``s3``, ``hdfs``,
+    ``http``..., any scheme but ``file://`` and ``ram://``), else None."""
+    m = _SCHEME.match(text)
+    if m is None:
+        return None
+    scheme = m.group("scheme").lower()
+    return None if scheme in LOCAL_SCHEMES else scheme
 
 
 def _with(target: Target, labels: set[str], text: str) -> Target:

@@ -58,8 +58,6 @@ MAX_MEMBER_ISSUES = 200
 SAVEDMODEL_PARTS = frozenset({*SAVED_MODEL_FILES, "fingerprint.pb", "keras_metadata.pb"})
 #: Members of a Keras 3 ``.keras`` archive that are parts of the model, not models.
 KERAS_PARTS = frozenset({"config.json", "metadata.json", "model.weights.h5", "model.weights.npz"})
-#: Symlink targets inside an archive deeper than this are not resolved.
-MAX_LINK_HOPS = 16
 
 
 def unsafe_name(name: str) -> str | None:

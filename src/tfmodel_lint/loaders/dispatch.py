@@ -62,9 +62,9 @@ SAVEDMODEL_HOOKS: tuple[str, ...] = (
     "tfmodel_lint.loaders.keras_savedmodel:keras_metadata_hook",
     "tfmodel_lint.loaders.checkpoint:variables_hook",
     "tfmodel_lint.loaders.archives:extra_members_hook",
+    "tfmodel_lint.loaders.tf_graph:asset_contents_hook",
 )
 
-SavedModelHook = Callable[[Source, LoadContext, Loaded], None]
 #: Content kinds whose loaders make graph models, and the pass that finds the programs
 #: held in their strings (run after them, and after a SavedModel's loader).
 GRAPH_KINDS = frozenset({"protobuf", "protobuf_text", "tflite", "json"})

@@ -325,8 +325,66 @@ def metagraph_model(mg: MetaGraphDef, path: str, fmt: str, limits: Limits, graph
         model.entry_points.append(EntryPoint("restore", True, graph_outputs=(saver.restore_op_name,)))
     for afd in mg.asset_file_def:
         model.assets.append(Asset(afd.filename, afd.tensor_info.name))
+    _builder_assets(model, mg)
     _object_graph(model, mg)
     return model
+
+
+def _builder_assets(model: ModelIR, mg: MetaGraphDef) -> None:
+    """TF1 ``SavedModelBuilder`` exports list their assets in the collection
+    ``saved_model_assets`` (``AssetFileDef`` messages packed in ``Any``), not in
+    ``asset_file_def``. The project schema leaves that collection kind out; its bytes
+    are kept as unknown fields and decoded here."""
+    if "saved_model_assets" not in mg.collection_def:
+        return
+    from google.protobuf import any_pb2
+    from google.protobuf.unknown_fields import UnknownFieldSet
+
+    known = {(a.filename, a.tensor_name) for a in model.assets}
+    for entry in iter(UnknownFieldSet(mg.collection_def["saved_model_assets"])):
+        if entry.field_number != 5 or entry.wire_type != 2:  # CollectionDef.any_list
+            continue
+        try:
+            for packed in pb2().CollectionDef.BytesList.FromString(entry.data).value:  # AnyList: repeated Any = 1
+                message = any_pb2.Any.FromString(packed)
+                if not message.type_url.endswith("tensorflow.AssetFileDef"):
+                    continue
+                afd = pb2().AssetFileDef.FromString(message.value)
+                asset = (afd.filename, afd.tensor_info.name)
+                if afd.filename and asset not in known:
+                    known.add(asset)
+                    model.assets.append(Asset(*asset))
+        except (pb_message.DecodeError, RecursionError, ValueError):
+            continue
+
+
+#: Bytes of one asset file read for the analysis (a path hidden in an asset's content);
+#: a larger asset is not read, and the analysis says so where its content matters.
+ASSET_CONTENT_BYTES = 64 << 10
+ASSET_CONTENT_FILES = 256
+
+
+def asset_contents_hook(source: Source, ctx: LoadContext, loaded: Loaded) -> None:
+    """SavedModel hook: the contents of the model's own asset files (bounded, never
+    executed) on every loaded model, for the string interpreter."""
+    limits = ctx.limits
+    for model in loaded.models:
+        for asset in model.assets[:ASSET_CONTENT_FILES]:
+            name = asset.filename
+            if name in model.asset_contents:
+                continue
+            parts = name.split("/")
+            if not name or "\\" in name or "\x00" in name or any(p in ("", ".", "..") for p in parts):
+                model.asset_contents[name] = None
+                continue
+            member = f"assets/{name}"
+            content: bytes | None = None
+            try:
+                if source.exists(member) and source.size(member) <= min(ASSET_CONTENT_BYTES, limits.max_file_bytes):
+                    content = source.read(member)
+            except (OSError, KeyError, ArtifactError, LimitExceededError):
+                content = None
+            model.asset_contents[name] = content
 
 
 def _object_graph(model: ModelIR, mg: MetaGraphDef) -> None:

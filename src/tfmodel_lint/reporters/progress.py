@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, TextIO
 
 from tfmodel_lint.fsutil import walk_tree
+from tfmodel_lint.reporters.escaping import display
 
 if TYPE_CHECKING:
     from tfmodel_lint.discovery import Target
@@ -84,7 +85,7 @@ class ProgressBar:
         bar_width = 20
         filled = bar_width * done // max(1, self.total)
         bar = "[" + "#" * filled + "-" * (bar_width - filled) + "]"
-        text = f"{bar}{counter}{label}"
+        text = f"{bar}{counter}{display(label)}"  # a file name must not act on the terminal
         if len(text) > width:
             text = text[: width - 1] + "…"
         self.stream.write("\r" + text.ljust(width))

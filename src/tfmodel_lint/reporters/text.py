@@ -17,6 +17,13 @@ only when writing to a terminal (``--color always|never`` overrides; ``NO_COLOR`
   severity location: message``, no headers, no summary; internal errors still show.
 * ``--statistics``: a count per code after the findings.
 * ``--show-evidence``: each finding's evidence (resolved targets, the op, ...) below it.
+
+Suppressed findings are counted in the summary line and, before it, one line per
+configuration entry or baseline that suppressed them, with their severities.
+
+Everything that comes from a model or a file name (artifact paths, locations, messages,
+evidence, notes, errors) is escaped (:func:`~tfmodel_lint.reporters.escaping.display`):
+one finding is always one line, and nothing it holds acts on the terminal.
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ from collections import Counter
 from typing import TextIO
 
 from tfmodel_lint.findings import ArtifactStatus, Finding, RunResult, Severity
+from tfmodel_lint.reporters.escaping import display, display_line
 from tfmodel_lint.settings import Settings
 
 _COLORS = {
@@ -65,6 +73,20 @@ def summary_line(result: RunResult) -> str:
     return text
 
 
+def suppressed_lines(result: RunResult) -> list[str]:
+    """``suppressed: 2 (1 high, 1 medium) by per-file-ignores['models/*'] in pyproject.toml``:
+    one line per entry that suppressed findings, most severe first."""
+    by_source: dict[str, Counter[Severity]] = {}
+    for f in result.suppressed:
+        where = f.suppression.where if f.suppression is not None else "an unknown source"
+        by_source.setdefault(where, Counter())[f.severity] += 1
+    lines = []
+    for where, counts in sorted(by_source.items(), key=lambda kv: (-max(kv[1]), -sum(kv[1].values()), kv[0])):
+        parts = ", ".join(f"{counts[s]} {s}" for s in sorted(counts, reverse=True))
+        lines.append(f"suppressed: {sum(counts.values())} ({parts}) by {display(where)}")
+    return lines
+
+
 class TextReporter:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -75,7 +97,11 @@ class TextReporter:
 
     def _evidence(self, f: Finding, stream: TextIO, indent: str) -> None:
         for key, value in f.evidence_dict.items():
-            stream.write(f"{indent}{key}: {value}\n")
+            stream.write(f"{indent}{display(key)}: {display(str(value))}\n")
+
+    @staticmethod
+    def _where(f: Finding) -> str:
+        return f"{display(f.location.logical)}: {display(f.message)}"
 
     def render(self, result: RunResult, stream: TextIO) -> None:
         s = self.settings
@@ -84,28 +110,31 @@ class TextReporter:
             for f in result.findings:
                 if f.severity >= result.fail_on:
                     label = self._severity(f, color)
-                    stream.write(f"{f.artifact}: {f.code} {label} {f.location.logical}: {f.message}\n")
+                    stream.write(f"{display_line(f.artifact)}: {f.code} {label} {self._where(f)}\n")
                     if s.show_evidence:
                         self._evidence(f, stream, "    ")
             for err in result.internal_errors:
-                stream.write(f"error: {err}\n")
+                stream.write(f"error: {display(str(err))}\n")
             return
         current = None
         for f in result.findings:
             if f.artifact != current:
                 current = f.artifact
-                stream.write(f"{_BOLD}{f.artifact}{_RESET}\n" if color else f"{f.artifact}\n")
-            stream.write(f"  {f.code} {self._severity(f, color)} {f.location.logical}: {f.message}\n")
+                name = display_line(f.artifact)
+                stream.write(f"{_BOLD}{name}{_RESET}\n" if color else f"{name}\n")
+            stream.write(f"  {f.code} {self._severity(f, color)} {self._where(f)}\n")
             if s.show_evidence and f.evidence:
                 self._evidence(f, stream, "      ")
         for note in result.notes:
-            stream.write(f"note: {note}\n")
+            stream.write(f"note: {display(str(note))}\n")
         for err in result.internal_errors:
-            stream.write(f"error: {err}\n")
+            stream.write(f"error: {display(str(err))}\n")
+        for line in suppressed_lines(result):
+            stream.write(line + "\n")
         if s.statistics and result.findings:
             counts = Counter((f.code, f.severity) for f in result.findings)
             names = {r.code: r.name for r in result.rules}
             stream.write("statistics:\n")
             for (code, sev), n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0][0], -kv[0][1])):
-                stream.write(f"  {n:<6} {code} {sev!s:<8} {names.get(code, '')}".rstrip() + "\n")
+                stream.write(f"  {n:<6} {code} {sev!s:<8} {display(names.get(code, ''))}".rstrip() + "\n")
         stream.write(summary_line(result) + "\n")

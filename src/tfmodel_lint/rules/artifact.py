@@ -156,6 +156,32 @@ class CustomOperator(ArtifactRule):
     summary = "TFLite model uses a custom operator"
 
 
+class ConfigurationDisablesChecks(Rule):
+    """The configuration file of the linted checkout switches off whole checks.
+
+    A ``pyproject.toml`` or ``.tfmodel-lint.toml`` is part of the checkout it configures:
+    a change that adds ``extend-ignore = ["TFL2"]``, ``exclude = ["*"]``, a
+    ``per-file-ignores`` glob matching every model, or a signatures file that removes
+    capabilities from built-in ops would make a malicious model pass. Such settings are
+    reported on the configuration file: every check of a category turned off (medium; high
+    when every capability check or the artifact checks are off), an exclude or per-file
+    ignore matching every model file (high), capabilities removed from built-in ops (high).
+
+    The configuration cannot suppress this finding; the command line can
+    (``--extend-ignore TFL910``), and ``--isolated`` ignores the configuration file, as CI
+    should for untrusted changes.
+    """
+
+    code = "TFL910"
+    name = "configuration-disables-checks"
+    severity = Severity.MEDIUM
+    category = "configuration"
+    summary = "The configuration file turns off whole checks"
+
+    def check(self, model: ModelIR, ctx: RuleContext) -> Iterable[Issue]:
+        return ()
+
+
 class RuleCrashed(ArtifactRule):
     """A rule raised an exception on this artifact: a bug in the rule or its plugin.
 
@@ -178,5 +204,6 @@ RULES = [
     GitLfsPointer,
     FormatMismatch,
     CustomOperator,
+    ConfigurationDisablesChecks,
     RuleCrashed,
 ]

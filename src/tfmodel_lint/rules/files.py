@@ -17,8 +17,10 @@ class FileRead(CapabilityRule):
 
     Severity: high for a sensitive file (``/etc/passwd``, ``~/.ssh/*``, shell startup
     files, cloud credentials, ``/proc/self/environ``...) or a home directory; info for
-    the model's own ``assets/``; medium otherwise. The standard restore function, whose
-    filename the loader supplies, is not reported.
+    the model's own ``assets/``; medium otherwise; high for a remote file system
+    (``gs://``, ``s3://``...: also reported as a network send). The standard restore
+    function, whose filename the loader supplies, is not reported; nor is
+    ``Dataset.cache()`` with an empty filename (an in-memory cache).
     """
 
     code = "TFL201"

@@ -12,10 +12,14 @@ class NetworkSend(CapabilityRule):
     ``DebugIdentity``/``V2``/``V3`` and the debug summary ops stream tensors to
     ``debug_urls`` (``grpc://host:port``); ``DistributedSave``, ``RegisterDataset`` and
     ``DataServiceDataset`` talk to a tf.data service; ``RpcClient``/``RpcCall`` call any
-    gRPC server.
+    gRPC server. A file op aimed at another machine's file system (``gs://``, ``s3://``,
+    ``hdfs://``, ``http(s)://`` or any scheme but ``file://``/``ram://``) is a network send
+    too, with the host in the evidence (``hosts``).
 
     Severity: high for any literal host or address (``0.0.0.0`` and private ranges
-    included); medium when the address cannot be resolved.
+    included) and for any remote file system; medium when the address cannot be
+    resolved; low for ``DebugIdentityV2`` aimed at a non-``file://`` URL, which its kernel
+    refuses (the op fails and sends nothing: reported as inert).
     """
 
     code = "TFL301"
