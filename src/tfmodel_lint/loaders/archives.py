@@ -33,6 +33,7 @@ from tfmodel_lint.formats import (
     HEAD_BYTES,
     SAVED_MODEL_FILES,
     decompressed_name,
+    hidden_format,
     promises_model,
     root_of,
     savedmodel_roots,
@@ -45,6 +46,7 @@ from tfmodel_lint.sources import (
     Source,
     TarSource,
     ZipSource,
+    cheap_ranges,
     decompress_stream,
     tar_member_name,
     zip_errors,
@@ -111,12 +113,24 @@ def lint_members(col: Collector, source: Source, ctx: LoadContext, names: list[s
     """Lint what ``names`` (members of ``source``) hold: each SavedModel root as a
     SavedModel, then every other member whose name or content promises a model, except
     the parts of a SavedModel and ``skip_parts`` (at the top). ``top_is_model``: the
-    container itself is a SavedModel already loaded (its own root is not loaded again)."""
+    container itself is a SavedModel already loaded (its own root is not loaded again).
+
+    Each file is linted once: a SavedModel that loads lints the files inside it (its
+    nested SavedModels included) through its own hook (:func:`extra_members_hook`), so
+    they are left to it here; the files of one that fails to load are linted here."""
     roots = savedmodel_roots(names)
-    for root in roots:
-        if root == "" and top_is_model:
+    top = "" if top_is_model else None
+    handled: set[str] = set()  # roots whose SavedModel loaded: they lint what they hold
+    for root in roots:  # sorted: a root before the roots inside it
+        if root == top:
             continue
-        col.merge(ctx.load_member(source, root + "/" if root else "", root or "."))
+        if _parent_root(root, roots) in handled:
+            handled.add(root)  # loaded by the SavedModel that holds it
+            continue
+        inner = ctx.load_member(source, root + "/" if root else "", root or ".")
+        col.merge(inner)
+        if inner.models:
+            handled.add(root)
         if ctx.budget.left <= 0:
             return
     for name in names:
@@ -124,6 +138,8 @@ def lint_members(col: Collector, source: Source, ctx: LoadContext, names: list[s
             continue
         owner = root_of(name, roots)
         if owner is not None:
+            if owner in handled:
+                continue
             rel = name[len(owner) + 1:] if owner else name
             if rel in SAVEDMODEL_PARTS or rel.startswith("variables/"):
                 continue
@@ -135,11 +151,33 @@ def lint_members(col: Collector, source: Source, ctx: LoadContext, names: list[s
         except OSError as exc:
             col.add_problem(member_problem(Problem.UNREADABLE, name, f"{name}: cannot read: {exc.strerror or exc}"))
             continue
-        if not head or not promises_model(name, head):
+        if not head or not (promises_model(name, head) or _hidden_model(source, name, head)):
             continue
         col.merge(ctx.load_member(source, name))
         if ctx.budget.left <= 0:
             break
+
+
+def _hidden_model(source: Source, name: str, head: bytes) -> bool:
+    """An HDF5 file after a user block, or a zip at the end, in a member whose name and
+    first bytes say nothing: looked for where reading far into the member is cheap (not
+    in a compressed zip member, which would be inflated for it)."""
+    if not cheap_ranges(source, name):
+        return False
+    try:
+        size = source.size(name)
+        return hidden_format(lambda offset, n: source.read_range(name, offset, n), size, head) is not None
+    except (OSError, ArtifactError, KeyError):
+        return False
+
+
+def _parent_root(root: str, roots: list[str]) -> str | None:
+    """The innermost other SavedModel root that holds ``root``."""
+    best: str | None = None
+    for other in roots:
+        if other != root and (other == "" or root.startswith(other + "/")) and (best is None or len(other) > len(best)):
+            best = other
+    return best
 
 
 # -- SavedModel directories ------------------------------------------------------------
@@ -185,6 +223,8 @@ def check_central_directory(fp: BinaryIO, size: int, limits: Limits) -> None:
         loc = pos - 20
         if loc >= 0 and tail[loc:loc + 4] == _EOCD64_LOCATOR:
             (eocd64,) = struct.unpack_from("<Q", tail, loc + 8)
+            if eocd64 + 56 > size:
+                return  # zipfile reports it
             fp.seek(eocd64)
             rec = fp.read(56)
             if len(rec) == 56 and rec[:4] == b"PK\x06\x06":
