@@ -15,22 +15,23 @@ the first only after a parse failed, the second only on a runtime without the li
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
-from typing import Protocol
+from typing import TYPE_CHECKING
 
 from tfmodel_lint.limits import PROTOBUF_DEPTH_ERROR, PROTOBUF_MAX_DEPTH
 
+if TYPE_CHECKING:  # (no Protocol classes to build at run time)
+    from collections.abc import Mapping
+    from typing import Protocol
 
-class Descriptor(Protocol):
-    """A message descriptor, of any backend (``Message.DESCRIPTOR``)."""
+    class Descriptor(Protocol):
+        """A message descriptor, of any backend (``Message.DESCRIPTOR``)."""
 
-    @property
-    def fields_by_number(self) -> Mapping[int, FieldDescriptor]: ...
+        @property
+        def fields_by_number(self) -> Mapping[int, FieldDescriptor]: ...
 
-
-class FieldDescriptor(Protocol):
-    @property
-    def message_type(self) -> Descriptor | None: ...
+    class FieldDescriptor(Protocol):
+        @property
+        def message_type(self) -> Descriptor | None: ...
 
 
 def nesting_depth(descriptor: Descriptor, data: bytes | memoryview, stop: int) -> int:
@@ -109,9 +110,14 @@ def deeper_than_runtime_limit(descriptor: Descriptor, data: bytes | memoryview) 
 @functools.cache
 def runtime_limits_depth() -> bool:
     """Whether the protobuf runtime refuses a message nested one level deeper than
-    :data:`~tfmodel_lint.limits.PROTOBUF_MAX_DEPTH` (tried once per process)."""
+    :data:`~tfmodel_lint.limits.PROTOBUF_MAX_DEPTH`: upb does on every release
+    (tests/test_install_compat.py checks each); another backend is tried, once per
+    process."""
+    from google.protobuf.internal import api_implementation
     from google.protobuf.message import DecodeError
 
+    if api_implementation.Type() == "upb":
+        return True
     from tfmodel_lint.proto.tfmodel_lint_pb2 import AttrValue
 
     try:
