@@ -34,7 +34,7 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -203,7 +203,7 @@ def wheel(checkout: Path, compat_dir: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def protobuf_venv(wheel: Path, compat_dir: Path) -> Callable[[str], Path]:
+def protobuf_venv(wheel: Path, compat_dir: Path) -> Iterator[Callable[[str], Path]]:
     """The python of a venv holding the linter and, once called with a line, that
     line's protobuf."""
     venv = compat_dir / "protobuf"
@@ -220,7 +220,8 @@ def protobuf_venv(wheel: Path, compat_dir: Path) -> Callable[[str], Path]:
             installed.append(line)
         return python
 
-    return use
+    yield use
+    shutil.rmtree(venv, ignore_errors=True)
 
 
 # -- protobuf release lines -----------------------------------------------------------------
@@ -246,10 +247,19 @@ def test_protobuf_release_line(line: str, backend: str, protobuf_venv: Callable[
 
 # -- beside TensorFlow ------------------------------------------------------------------------
 
+@pytest.fixture
+def scratch_venv(compat_dir: Path, request: pytest.FixtureRequest) -> Iterator[Path]:
+    """Where a test's venv goes; removed afterwards (a TensorFlow venv is ~1.3 GB, and
+    pytest keeps the last runs' temporary directories)."""
+    path = compat_dir / f"venv-{request.node.callspec.id}"
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
 @pytest.mark.parametrize("tf", list(TENSORFLOW))
-def test_installs_beside_tensorflow(tf: str, checkout: Path, compat_dir: Path, inputs: list[Path],
-                                    reference: dict[str, object]) -> None:
-    python = make_venv(compat_dir / f"tensorflow-{tf}", f"tensorflow-cpu=={tf}.*")
+def test_installs_beside_tensorflow(tf: str, scratch_venv: Path, checkout: Path, compat_dir: Path,
+                                    inputs: list[Path], reference: dict[str, object]) -> None:
+    python = make_venv(scratch_venv, f"tensorflow-cpu=={tf}.*")
     before = freeze(python)
     (protobuf,) = [p for p in before if p.lower().startswith("protobuf==")]
     assert protobuf.split("==")[1].startswith(TENSORFLOW[tf] + ".")
@@ -258,6 +268,7 @@ def test_installs_beside_tensorflow(tf: str, checkout: Path, compat_dir: Path, i
     after = freeze(python)
     assert sorted(before - after) == [], f"installing tfmodel-lint changed: {sorted(before - after)} -> " \
                                          f"{sorted(after - before)}"
+    assert protobuf in after
     assert any(p.lower().startswith("tfmodel-lint") or p.lower().startswith("tfmodel_lint") for p in after - before)
     run([str(python), "-m", "pip", "check"], cwd=compat_dir)
     version = run([str(python), "-c", "import tensorflow as tf; print(tf.__version__)"], cwd=compat_dir,
