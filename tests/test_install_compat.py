@@ -35,6 +35,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -203,7 +204,7 @@ def wheel(checkout: Path, compat_dir: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def protobuf_venv(wheel: Path, compat_dir: Path) -> Iterator[Callable[[str], Path]]:
+def protobuf_venv(wheel: Path, compat_dir: Path, remover: ThreadPoolExecutor) -> Iterator[Callable[[str], Path]]:
     """The python of a venv holding the linter and, once called with a line, that
     line's protobuf."""
     venv = compat_dir / "protobuf"
@@ -221,7 +222,7 @@ def protobuf_venv(wheel: Path, compat_dir: Path) -> Iterator[Callable[[str], Pat
         return python
 
     yield use
-    shutil.rmtree(venv, ignore_errors=True)
+    remover.submit(shutil.rmtree, venv, ignore_errors=True)
 
 
 # -- protobuf release lines -----------------------------------------------------------------
@@ -247,13 +248,21 @@ def test_protobuf_release_line(line: str, backend: str, protobuf_venv: Callable[
 
 # -- beside TensorFlow ------------------------------------------------------------------------
 
+@pytest.fixture(scope="session")
+def remover() -> Iterator[ThreadPoolExecutor]:
+    """Removes directories while later tests run (a TensorFlow venv holds ~1.3 GB in
+    tens of thousands of files); the session waits for it at the end."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        yield pool
+
+
 @pytest.fixture
-def scratch_venv(compat_dir: Path, request: pytest.FixtureRequest) -> Iterator[Path]:
-    """Where a test's venv goes; removed afterwards (a TensorFlow venv is ~1.3 GB, and
-    pytest keeps the last runs' temporary directories)."""
+def scratch_venv(compat_dir: Path, remover: ThreadPoolExecutor, request: pytest.FixtureRequest) -> Iterator[Path]:
+    """Where a test's venv goes; removed afterwards (pytest keeps the last runs'
+    temporary directories)."""
     path = compat_dir / f"venv-{request.node.callspec.id}"
     yield path
-    shutil.rmtree(path, ignore_errors=True)
+    remover.submit(shutil.rmtree, path, ignore_errors=True)
 
 
 @pytest.mark.parametrize("tf", list(TENSORFLOW))
