@@ -1,5 +1,5 @@
-"""``tfmodel_lint.proto.wire``: the protobuf nesting limit told apart from other parse
-errors, and enforced where the runtime has none, compared with upb's own decoder."""
+"""``tfmodel_lint.proto`` / ``.wire``: the protobuf nesting limit told apart from other
+parse errors, and enforced where the runtime has none, compared with upb's own decoder."""
 
 from __future__ import annotations
 
@@ -13,14 +13,9 @@ from google.protobuf.message import DecodeError
 
 from tests.test_hostile import field, node, varint
 from tfmodel_lint.limits import PROTOBUF_MAX_DEPTH
+from tfmodel_lint.proto import deeper_than_runtime_limit, too_deep
 from tfmodel_lint.proto import tfmodel_lint_pb2 as pb
-from tfmodel_lint.proto.wire import (
-    deeper_than_runtime_limit,
-    nesting_depth,
-    probe_too_deep,
-    runtime_limits_depth,
-    too_deep,
-)
+from tfmodel_lint.proto.wire import nesting_depth, probe_too_deep, runtime_limits_depth
 
 ROOT = Path(__file__).resolve().parent.parent
 TAILS = {"none": b"", "shape": field(7, b""), "shape+dim": field(7, field(2, b"")),
@@ -69,8 +64,19 @@ def test_probe_is_one_level_too_deep() -> None:
     assert nesting_depth(pb.AttrValue.DESCRIPTOR, probe, 10**6) == PROTOBUF_MAX_DEPTH + 1
     with pytest.raises(DecodeError):
         pb.AttrValue.FromString(probe)
-    assert runtime_limits_depth() is True
-    assert deeper_than_runtime_limit(pb.GraphDef.DESCRIPTOR, graph(40, b"")) is False  # upb said so itself
+    assert runtime_limits_depth(pb.AttrValue) is True
+    assert deeper_than_runtime_limit(pb.GraphDef.DESCRIPTOR, graph(40, b"")) is False  # upb refuses it itself
+
+
+def test_upb_lint_does_not_import_the_walker() -> None:
+    code = ("import sys; from tfmodel_lint.cli import main; main([sys.argv[1], '--quiet']); "
+            "print('tfmodel_lint.proto.wire' in sys.modules)")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]))
+    env.pop("PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION", None)
+    model = ROOT / "examples" / "models" / "malicious_reader"
+    out = subprocess.run([sys.executable, "-c", code, str(model)], env=env, capture_output=True, text=True,
+                         check=False, timeout=120)
+    assert out.stdout.split()[-1] == "False", out.stderr[-2000:]
 
 
 @pytest.mark.parametrize("data", [
@@ -96,9 +102,11 @@ def test_walk_is_bounded() -> None:
 
 def test_pure_python_backend_limits_depth_too() -> None:
     # protobuf 7's pure-Python decoder refuses the probe with its own words
-    # ("too many levels of nesting"); tests/test_install_compat.py covers older releases.
-    code = ("from tfmodel_lint.proto.wire import runtime_limits_depth; "
-            "from google.protobuf.internal import api_implementation as a; print(a.Type(), runtime_limits_depth())")
+    # ("too many levels of nesting"); tests/test_install_compat.py covers older releases,
+    # which do not (there deeper_than_runtime_limit walks every parsed message).
+    code = ("from tfmodel_lint.proto.wire import runtime_limits_depth; from tfmodel_lint.proto.tfmodel_lint_pb2 "
+            "import AttrValue; from google.protobuf.internal import api_implementation as a; "
+            "print(a.Type(), runtime_limits_depth(AttrValue))")
     env = dict(os.environ, PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION="python",
                PYTHONPATH=os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]))
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True,

@@ -15,7 +15,7 @@ from tfmodel_lint.formats import TEXT_GRAPHDEF, TEXT_METAGRAPH, TEXT_SAVEDMODEL,
 from tfmodel_lint.ir import Asset, BoundInput, EntryPoint, Function, ModelIR, RawNodes, Signature
 from tfmodel_lint.limits import PROTOBUF_MAX_DEPTH, Limits, text_size
 from tfmodel_lint.loaders import LoadContext, Loaded
-from tfmodel_lint.proto.wire import deeper_than_runtime_limit, too_deep
+from tfmodel_lint.proto import deeper_than_runtime_limit, too_deep
 from tfmodel_lint.sources import Source
 
 if TYPE_CHECKING:

@@ -6,10 +6,11 @@ upb from protobuf 7 names the reason in its error ("upb_DecodeOptions_MaxDepth")
 others raise a bare "Error parsing message" or "too many levels of nesting". The
 pure-Python backend before protobuf 7 has no limit: it parses deeper messages, up to
 the interpreter's recursion limit. So that a model gets the same report on every
-runtime, :func:`too_deep` tells a nesting error from other parse errors, and
-:func:`deeper_than_runtime_limit` finds, on a runtime without the limit, a message that
-the others would have refused. Both walk the wire format with the message's descriptor;
-the first only after a parse failed, the second only on a runtime without the limit.
+runtime, :func:`tfmodel_lint.proto.too_deep` tells a nesting error from other parse
+errors and :func:`tfmodel_lint.proto.deeper_than_runtime_limit` finds, on a runtime
+without the limit, a message the others would have refused, both by walking the wire
+format with the message's descriptor (here): the first only after a parse failed, the
+second only on a runtime without the limit.
 """
 
 from __future__ import annotations
@@ -17,11 +18,13 @@ from __future__ import annotations
 import functools
 from typing import TYPE_CHECKING
 
-from tfmodel_lint.limits import PROTOBUF_DEPTH_ERROR, PROTOBUF_MAX_DEPTH
+from tfmodel_lint.limits import PROTOBUF_MAX_DEPTH
 
 if TYPE_CHECKING:  # (no Protocol classes to build at run time)
     from collections.abc import Mapping
     from typing import Protocol
+
+    from google.protobuf.message import Message
 
     class Descriptor(Protocol):
         """A message descriptor, of any backend (``Message.DESCRIPTOR``)."""
@@ -90,38 +93,21 @@ def _varint(view: memoryview, i: int, end: int) -> tuple[int, int]:
     return -1, end + 1  # truncated or overlong: ends the walk
 
 
-def too_deep(exc: BaseException, descriptor: Descriptor, data: bytes | memoryview) -> bool:
-    """Whether parsing ``data`` as ``descriptor`` failed with ``exc`` because the message
-    nests deeper than the runtime decodes."""
-    if PROTOBUF_DEPTH_ERROR in str(exc):
-        return True
-    return nesting_depth(descriptor, data, PROTOBUF_MAX_DEPTH + 1) > PROTOBUF_MAX_DEPTH
-
-
-def deeper_than_runtime_limit(descriptor: Descriptor, data: bytes | memoryview) -> bool:
-    """Whether ``data``, just parsed as ``descriptor``, nests deeper than
-    :data:`~tfmodel_lint.limits.PROTOBUF_MAX_DEPTH` on a runtime that does not refuse
-    such messages itself (always ``False``, at no cost, on one that does)."""
-    if runtime_limits_depth():
-        return False
+def nested_too_deep(descriptor: Descriptor, data: bytes | memoryview) -> bool:
+    """Whether ``data`` (a message of type ``descriptor``) nests deeper than
+    :data:`~tfmodel_lint.limits.PROTOBUF_MAX_DEPTH`."""
     return nesting_depth(descriptor, data, PROTOBUF_MAX_DEPTH + 1) > PROTOBUF_MAX_DEPTH
 
 
 @functools.cache
-def runtime_limits_depth() -> bool:
+def runtime_limits_depth(attr_value: type[Message]) -> bool:
     """Whether the protobuf runtime refuses a message nested one level deeper than
-    :data:`~tfmodel_lint.limits.PROTOBUF_MAX_DEPTH`: upb does on every release
-    (tests/test_install_compat.py checks each); another backend is tried, once per
-    process."""
-    from google.protobuf.internal import api_implementation
+    :data:`~tfmodel_lint.limits.PROTOBUF_MAX_DEPTH` (tried once per process, with the
+    schema's ``AttrValue`` class)."""
     from google.protobuf.message import DecodeError
 
-    if api_implementation.Type() == "upb":
-        return True
-    from tfmodel_lint.proto.tfmodel_lint_pb2 import AttrValue
-
     try:
-        AttrValue.FromString(probe_too_deep())
+        attr_value.FromString(probe_too_deep())
     except (DecodeError, RecursionError):
         return True
     return False
