@@ -61,7 +61,7 @@ SAVEDMODEL_LOADER = "tfmodel_lint.loaders.tf_graph:load_savedmodel"
 SAVEDMODEL_HOOKS: tuple[str, ...] = (
     "tfmodel_lint.loaders.keras_savedmodel:keras_metadata_hook",
     "tfmodel_lint.loaders.checkpoint:variables_hook",
-    "tfmodel_lint.loaders.archives:extra_members_hook",
+    "tfmodel_lint.loaders.members:extra_members_hook",
     "tfmodel_lint.loaders.tf_graph:asset_contents_hook",
 )
 
