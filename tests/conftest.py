@@ -84,7 +84,8 @@ def samples_dir() -> Path:
 
 
 #: Fixtures built by real TensorFlow: a test that uses one is marked ``tf``.
-TF_FIXTURES = frozenset({"tf_fixtures", "dataflow_fixtures", "fmt", "fixtures_built", "keras_dir"})
+TF_FIXTURES = frozenset({"tf_fixtures", "dataflow_fixtures", "fmt", "fixtures_built", "keras_dir", "bypass_fixtures",
+                         "keras_fixtures", "tf_op_search"})
 #: Test modules that start real tools (pre-commit, git, the SARIF Multitool, npm, fuzzers,
 #: subprocess venvs) or run many examples: marked ``slow``. They all run in CI; the inner
 #: loop is ``pytest -m "not slow and not tf"``.

@@ -9,6 +9,8 @@ import shutil
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.helpers import run_cli
 from tfmodel_lint.config import ConfigError, find_config, load_config
@@ -355,3 +357,38 @@ def test_a_plain_configuration_is_not_reported(repo: Path, capsys: pytest.Captur
     write(repo / ".tfmodel-lint.toml", 'fail-on = "high"\nexclude = ["tests/fixtures"]\n'
           '[per-file-ignores]\n"models/good" = ["TFL203"]\n')
     assert "TFL910" not in codes(["models"], capsys, audit=True)[1]
+
+
+def _spelled(key: str, escapes: list[bool], quote: str) -> str:
+    """``key`` as a TOML key, some letters written as \\u escapes (basic strings only)."""
+    if quote == "'":
+        return f"'{key}'"
+    body = "".join(f"\\u{ord(c):04x}" if esc and c.isalpha() else c for c, esc in zip(key, escapes, strict=False))
+    return f'"{body}"' if quote == '"' or body != key else key
+
+
+@settings(max_examples=300, deadline=None)
+@given(escapes=st.lists(st.booleans(), min_size=12, max_size=12), quote=st.sampled_from(['"', "'", ""]),
+       form=st.sampled_from(["table", "dotted", "inline", "subtable"]), noise=st.text(max_size=40))
+def test_the_pyproject_prefilter_never_hides_what_tomllib_finds(escapes: list[bool], quote: str, form: str,
+                                                                  noise: str) -> None:
+    """Whatever spelling TOML allows, when tomllib finds [tool.tfmodel-lint] the text
+    pre-filter lets the file through (it only skips files tomllib would find nothing in)."""
+    import tomllib
+
+    from tfmodel_lint.config import may_hold_our_table
+
+    key = _spelled("tfmodel-lint", escapes, quote)
+    comment = "# " + noise.replace("\n", " ").replace("\r", " ") + "\n"
+    text = comment + {
+        "table": f'[tool.{key}]\nfail-on = "high"\n',
+        "dotted": f'[tool]\n{key}.fail-on = "high"\n',
+        "inline": f'tool = {{ {key} = {{ fail-on = "high" }} }}\n',
+        "subtable": f'[tool.{key}.rules.TFL201]\nx = 1\n',
+    }[form]
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError:
+        return
+    if "tfmodel-lint" in data.get("tool", {}):
+        assert may_hold_our_table(text), text

@@ -540,7 +540,7 @@ CASES: list[Case] = [
          limits=SMALL_STRINGS),
     Case("zip_eocd_count_lies", _file("c.zip", _zip_eocd_count_lies), ("TFL201",), tolerated=True),
     Case("zip_many_models_time_budget", _file("slow.zip", lambda: zip_bytes(
-        [(f"m{i}/model.pb", reader_graphdef()) for i in range(2000)])), ("TFL903",), limits=Limits(time_budget=0.3)),
+        [(f"m{i}/model.pb", reader_graphdef()) for i in range(9000)])), ("TFL903",), limits=Limits(time_budget=0.1)),
     Case("zip_of_keras_archives_shares_budget", _file("k.zip", _zip_of_keras_archives), ("TFL903",),
          limits=Limits(max_archive_bytes=10_000)),  # each .keras had a budget of its own
     Case("zip_empty_member_name", _file("n.zip", lambda: unnamed_zip(reader_graphdef())),
@@ -681,7 +681,41 @@ CASES: list[Case] = [
     Case("h5_that_is_a_zip", _file("model.h5", lambda: zip_bytes([("graph.pb", reader_graphdef())])),
          ("TFL907", "TFL201")),
     Case("tflite_that_is_text_graphdef", _file("m.tflite", b"node { name: 'f' op: 'Const' }\n"), ("TFL907",)),
+    # -- polyglot probes (an HDF5 superblock past offset 0, a zip end record at the end) --
+    Case("polyglot_fake_zip64_locator", _file("blob", lambda: _junk(700) + b"PK\x06\x07" + _junk(16) + b"PK\x05\x06"
+                                               + struct.pack("<HHHHIIH", 0, 0, 0xFFFF, 0xFFFF, 0xFFFFFFFF,
+                                                             0xFFFFFFFF, 0)), ("TFL902",)),
+    Case("polyglot_fake_zip_end", _file("blob", lambda: _junk(700) + b"PK\x01\x02" + _junk(42) + b"PK\x05\x06"
+                                         + struct.pack("<HHHHIIH", 0, 0, 1, 1, 46, 100, 0)), ("TFL905",)),
+    Case("polyglot_hdf5_magic_at_512", _file("blob", lambda: _junk(512) + b"\x89HDF\r\n\x1a\n" + _junk(2000)),
+         ("TFL902",)),
+    # -- graphs held in strings ---------------------------------------------------------
+    Case("dataset_from_graph_garbage",
+         _file("g.pb", lambda: _dataset_from_graph(b"\x0a\xff\xff\xff\xff\x0f" + _junk(64))), ("TFL902",)),
+    Case("dataset_from_graph_nested_past_depth", _file("g.pb", lambda: _nested_dataset_graphs(8)), ("TFL903", "TFL201"),
+         limits=Limits(max_archive_depth=3)),
+    Case("xla_call_module_garbage", _file("g.pb", lambda: field(1, node(b"call", b"XlaCallModule",
+                                                                          attrs=str_attr(b"module", _junk(4096))))),
+         ("TFL102",), tolerated=True),
 ]
+
+
+def _junk(n: int, seed: int = 13) -> bytes:
+    return random.Random(seed + n).randbytes(n)
+
+
+def _dataset_from_graph(inner: bytes) -> bytes:
+    return field(1, const_string(b"g", inner)) + field(1, node(b"DatasetFromGraph", b"DatasetFromGraph", (b"g",)))
+
+
+def _nested_dataset_graphs(levels: int) -> bytes:
+    """A GraphDef whose DatasetFromGraph holds one whose DatasetFromGraph holds..., the
+    innermost reading /etc/passwd; the outer ones also read it, so findings are made
+    before the depth limit is hit."""
+    blob = reader_graphdef()
+    for _ in range(levels):
+        blob = _dataset_from_graph(blob) + reader_graphdef().replace(b"read", b"also")
+    return blob
 
 
 #: What a limit finding of each limit case must name (every TFL903 case is here).
@@ -727,6 +761,7 @@ LIMIT_NAMED = {
     "tfjs_too_large": "max-config-bytes=1000",
     "tfjs_time_budget_not_swallowed": "time-budget",
     "tfjs_string_weight_huge": "max-string-bytes",
+    "dataset_from_graph_nested_past_depth": "max-archive-depth=3",
 }
 
 

@@ -411,3 +411,47 @@ def lambda_h5(tmp_path_factory: pytest.TempPathFactory) -> Path:
                           env=env, timeout=600, check=False)
     assert proc.returncode == 0 and out.is_file(), proc.stderr[-4000:]
     return out
+
+
+# -- models whose names say nothing, models inside models (issue 13) ----------------------------
+
+def test_commit_of_models_whose_names_say_nothing_fails(consumer: Consumer, tf_fixtures: Path,
+                                                        tmp_path: Path) -> None:
+    """A frozen GraphDef, a SavedModel's saved_model.pb, a TFLite file, an .h5 (also one
+    with a user block), a .keras and a .tar.xz of a SavedModel, each renamed so that its
+    name says nothing: the hook passes every file, the linter recognises them by content."""
+    import tarfile
+
+    from tests.conftest import build_cached
+    from tests.polyglots import with_userblock
+
+    fmt = build_cached("build_format_fixtures.py")
+    keras = build_cached("build_keras_fixtures.py")
+    files = {
+        "weights.bin": tf_fixtures / "graphdefs" / "model.pb",
+        "data": tf_fixtures / "savedmodels" / "readfile_const" / "saved_model.pb",
+        "model.txt": fmt / "tflite" / "flex_reader.tflite",
+        "params.dat": keras / "k2" / "lambda_os_system.h5",
+        "blob": keras / "k3" / "lambda_os_system.keras",
+    }
+    for name, src in files.items():
+        consumer.add_model(src, f"blobs/{name}")
+    archive = tmp_path / "sm.tar.xz"
+    with tarfile.open(archive, "w:xz") as tar:
+        tar.add(tf_fixtures / "savedmodels" / "readfile_const", "sm")
+    consumer.add_model(archive, "blobs/archive")
+    with_userblock(keras / "k2" / "lambda_os_system.h5", tmp_path / "ub", 1024)
+    consumer.add_model(tmp_path / "ub", "blobs/cache")
+    consumer.write("blobs/README", "nothing here\n")
+    proc = consumer.commit("blobs")
+    failed_with(proc, *(f"blobs/{name}\n" for name in [*files, "archive", "cache"]))
+    assert "blobs/README" not in proc.stdout
+    assert consumer.commits() == 1
+
+
+def test_commit_of_an_extra_model_inside_a_savedmodel_fails(consumer: Consumer, tf_fixtures: Path) -> None:
+    consumer.add_model(tf_fixtures / "savedmodels" / "benign_module_variables", "models/sm")
+    assert consumer.commit("models", verify=False).returncode == 0
+    consumer.add_model(tf_fixtures / "graphdefs" / "model.pb", "models/sm/extra/evil.pb")
+    proc = consumer.commit("models/sm/extra/evil.pb")  # pre-commit names only this file
+    failed_with(proc, "models/sm\n", "member:extra/evil.pb", "TFL201 high", "'/etc/passwd'")

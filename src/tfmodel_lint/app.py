@@ -24,7 +24,7 @@ from tfmodel_lint.findings import (
     Suppression,
     sort_findings,
 )
-from tfmodel_lint.options import suggest
+from tfmodel_lint.options import OptionError, suggest
 from tfmodel_lint.rules.registry import Registry, discover
 from tfmodel_lint.selection import DecisionEngine, Suppressor
 from tfmodel_lint.settings import Settings, make_settings
@@ -37,10 +37,6 @@ EXIT_USAGE = 2
 EXIT_INTERNAL = 3
 
 
-class UsageError(Exception):
-    """The options cannot be used as given: exit code 2."""
-
-
 def check_prefixes(settings: Settings, codes: Sequence[str]) -> None:
     """Every select/ignore prefix must name installed rules: ``--select XYZ`` selecting
     nothing, or a misspelt ``ignore``, is a usage error, not a silent no-op."""
@@ -51,7 +47,7 @@ def check_prefixes(settings: Settings, codes: Sequence[str]) -> None:
                 continue
             where = f" in {settings.config_path}" if key in settings.from_config and settings.config_path else ""
             spelled = key.replace("_", "-")
-            raise UsageError(f"{spelled}{where}: {prefix!r} matches no installed rule"
+            raise OptionError(f"{spelled}{where}: {prefix!r} matches no installed rule"
                              f"{suggest(prefix.upper(), list(codes) + sorted({c[:4] for c in codes}))}")
 
 

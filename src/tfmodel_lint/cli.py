@@ -175,7 +175,6 @@ def _dispatch(args: list[str]) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """The console entry point. It alone tunes the garbage collector for a short-lived
     process (restored on return), and turns errors into exit codes."""
-    from tfmodel_lint.app import UsageError
     from tfmodel_lint.options import OptionError
 
     # A short-lived process that allocates mostly acyclic data: the default threshold
@@ -184,9 +183,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     thresholds = gc.get_threshold()
     gc.set_threshold(100_000, 20, 20)
     args = list(sys.argv[1:] if argv is None else argv)
+    if args == ["--version"]:  # without building the parser (and importing what it names)
+        print(f"tfmodel-lint {__version__}")
+        return 0
     try:
         return _dispatch(args)
-    except (OptionError, UsageError) as exc:
+    except OptionError as exc:
         text = str(exc)
         print(text if text.startswith("tfmodel-lint") else f"tfmodel-lint: error: {text}", file=sys.stderr)
         return EXIT_USAGE

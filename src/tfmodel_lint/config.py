@@ -39,11 +39,23 @@ class FileConfig:
     values: dict[str, Any] = field(default_factory=dict)
 
 
+def may_hold_our_table(text: str) -> bool:
+    """Whether a ``pyproject.toml`` can hold a ``tool.tfmodel-lint`` table at all: any
+    spelling of the key contains ``tfmodel`` literally or writes a letter of it as a
+    ``\\u``/``\\U`` escape (TOML has no other way to write those letters). Most projects'
+    pyproject.toml is then never parsed (``tomllib`` with the modules it imports costs
+    several milliseconds of every pre-commit run); a test compares this with tomllib on
+    every spelling."""
+    return "tfmodel" in text or "\\u" in text or "\\U" in text
+
+
 def _table(path: Path) -> dict[str, Any] | None:
     try:
         text = read_small_text(path, "configuration file", MAX_CONFIG_FILE_BYTES)
     except TextFileError as exc:
         raise ConfigError(str(exc)) from None
+    if path.name == "pyproject.toml" and not may_hold_our_table(text):
+        return None
     import tomllib
 
     try:

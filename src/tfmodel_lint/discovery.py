@@ -32,8 +32,15 @@ from typing import TYPE_CHECKING
 
 from tfmodel_lint._records import dataclass, field
 from tfmodel_lint.findings import Note, NoteKind
-from tfmodel_lint.formats import HEAD_BYTES, MAX_ROOT_LEVELS, SAVED_MODEL_FILES, is_model_name, promises_model
-from tfmodel_lint.fsutil import inside, read_head, real_or_none, walk_tree, within
+from tfmodel_lint.formats import (
+    HEAD_BYTES,
+    MAX_ROOT_LEVELS,
+    SAVED_MODEL_FILES,
+    hidden_format,
+    is_model_name,
+    promises_model,
+)
+from tfmodel_lint.fsutil import inside, real_or_none, walk_tree, within
 
 if TYPE_CHECKING:
     from pathspec import GitIgnoreSpec
@@ -130,13 +137,25 @@ def _name_excluded(name: str, rel: str, patterns: Sequence[str]) -> bool:
 
 
 def promises_model_file(path: Path) -> bool:
-    """A file's name or first bytes promise a model (a regular file only: never a fifo)."""
+    """A file's name or content promises a model (a regular file only: never a fifo):
+    its first bytes, or an HDF5 superblock after a user block or a zip end record at its
+    end (a polyglot), each found with a few bounded reads."""
     if is_model_name(path.name):
         return True
     try:
-        if not stat.S_ISREG(os.stat(path).st_mode):
+        st = os.stat(path)
+        if not stat.S_ISREG(st.st_mode):
             return False
-        return promises_model(path.name, read_head(path, HEAD_BYTES))
+        with path.open("rb") as fh:
+            head = fh.read(HEAD_BYTES)
+            if promises_model(path.name, head):
+                return True
+
+            def read_at(offset: int, size: int) -> bytes:
+                fh.seek(offset)
+                return fh.read(size)
+
+            return hidden_format(read_at, st.st_size, head) is not None
     except (OSError, ValueError):
         return False
 

@@ -398,6 +398,38 @@ class KerasRef:
     registered_name: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class EmbeddedProgram:
+    """A graph, function library or module held in a string of one node that could not
+    be linted as a graph: its value is computed when the model runs (``reasons``), or it
+    is in a format the linter does not parse (StableHLO bytecode, MLIR text), described
+    by what a bounded scan of its bytes found. A graph that could be resolved and parsed
+    is not recorded here: it is linted as a model of its own (``archive_member``
+    ``node:<function>/<node>``)."""
+
+    function: str
+    node: str
+    op: str
+    carrier: str  # where the program is: "input graph_def", "attr module"
+    status: str  # "unresolved" or "opaque"
+    format: str = ""  # "StableHLO bytecode", "MLIR bytecode", "MLIR text", "unknown"
+    size: int = 0
+    #: Unresolved: where the value comes from (``from signature input 'g'``).
+    reasons: tuple[str, ...] = ()
+    #: Unresolved: a signature input supplies it, so every caller chooses what runs.
+    caller_controlled: bool = False
+    #: Opaque: custom-call targets (host callbacks run Python in the loading process).
+    custom_calls: tuple[str, ...] = ()
+    #: Opaque: function symbols defined in the module.
+    functions: tuple[str, ...] = ()
+    #: Opaque: op names found in it (``tf.ReadFile``, ``stablehlo.custom_call``, ``ReadFile``).
+    ops: tuple[str, ...] = ()
+    #: Opaque: other identifiers found in it (bounded), for a reviewer.
+    strings: tuple[str, ...] = ()
+    #: The scan stopped at a bound (bytes scanned or strings kept).
+    truncated: bool = False
+
+
 class MemoKey(Generic[_T]):
     """A typed key of :class:`Memo`: the analysis that owns a cached value defines its key
     (``REACHABILITY: MemoKey[Reachability] = MemoKey("reachability")``), so the cache
@@ -475,6 +507,9 @@ class ModelIR:
     variable_paths: dict[str, list[str]] = field(default_factory=dict)
     #: String tensors of the SavedModel's checkpoint: checkpoint key -> values (bounded).
     checkpoint_strings: dict[str, tuple[bytes, ...]] = field(default_factory=dict)
+    #: Programs held in strings (``DatasetFromGraph``, ``XlaCallModule``...) that could not
+    #: be linted as graphs: computed at run time, or in a format not parsed.
+    embedded_programs: list[EmbeddedProgram] = field(default_factory=list)
     memo: Memo = field(default_factory=Memo, repr=False, compare=False)
 
     def all_functions(self) -> Iterator[Function]:

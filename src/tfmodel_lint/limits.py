@@ -4,9 +4,10 @@ and a config key; exceeding one is a TFL903 finding that names it.
 One more limit is fixed by the protobuf runtime rather than by an option: the python
 ``upb`` decoder refuses messages nested deeper than :data:`PROTOBUF_MAX_DEPTH` levels
 ("Exceeded upb_DecodeOptions_MaxDepth"); the loaders report that as TFL903 with the
-limit name ``protobuf_depth``. Text-format protobufs are parsed by recursive Python
-code; hitting the interpreter's recursion limit there is reported the same way. JSON
-hitting it while parsing is reported as ``max_nesting_depth``.
+limit name ``protobuf_depth``, alike on every protobuf runtime (``proto/wire.py``).
+Text-format protobufs are parsed by recursive Python code; hitting the interpreter's
+recursion limit there is reported the same way. JSON hitting it while parsing is
+reported as ``max_nesting_depth``.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ MiB = 1024 * 1024
 
 #: Nesting depth at which the protobuf runtime (upb) stops decoding a binary message.
 PROTOBUF_MAX_DEPTH = 100
-#: The error text upb raises for it (python protobuf >= 4).
+#: The error text upb raises for it (protobuf >= 7; older runtimes do not say why).
 PROTOBUF_DEPTH_ERROR = "upb_DecodeOptions_MaxDepth"
 
 

@@ -11,7 +11,6 @@ file in the scanned checkout cannot turn them on.
 from __future__ import annotations
 
 import argparse
-import difflib
 import re
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -203,11 +202,42 @@ CONFIG_KEYS: Mapping[str, Option] = {
 
 
 def suggest(word: str, candidates: Sequence[str]) -> str:
+    import difflib  # only when there is something to suggest
+
     close = difflib.get_close_matches(word, candidates, n=1)
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
+def _columns() -> int:
+    """The terminal width as ``shutil.get_terminal_size`` finds it, without importing
+    ``shutil`` (with ``bz2`` and ``lzma``): argparse's formatter asks for it at every
+    ``add_argument`` unless it is given a width."""
+    import os
+    import sys
+
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns if sys.__stdout__ else 0
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns if columns > 0 else 80
+
+
+class _Formatter(argparse.HelpFormatter):
+    def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24,
+                 width: int | None = None) -> None:
+        super().__init__(prog, indent_increment, max_help_position, _columns() - 2 if width is None else width)
+
+
 class _Parser(argparse.ArgumentParser):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _Formatter)
+        super().__init__(*args, **kwargs)
+
     def error(self, message: str) -> Any:  # argparse exits 2 itself; keep that, print cleanly
         raise OptionError(f"{self.prog}: error: {message}")
 

@@ -14,7 +14,6 @@
 from __future__ import annotations
 
 import os
-import secrets
 import stat
 import sys
 from pathlib import Path
@@ -65,6 +64,8 @@ def write_atomically(path: Path, text: str) -> None:
         with dest.open("wb") as fh:
             fh.write(data)
         return
+    import secrets  # only runs that write a file pay for it
+
     tmp = dest.parent / f".{dest.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
     try:
         # mode 0o666: the umask applies, as it would to a file opened with open(..., "w")

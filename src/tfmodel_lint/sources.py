@@ -464,6 +464,21 @@ class TarSource:
             raise ArtifactError(Problem.MALFORMED, f"cannot read tar member {info.name!r}: {exc}") from None
 
 
+def cheap_ranges(source: Source, name: str) -> bool:
+    """Whether reading a few bytes far into member ``name`` costs no decompression: true
+    of files, bytes in memory and tar members (the tar is in memory), false of a
+    compressed zip member, which is inflated from its start up to the range."""
+    while isinstance(source, SubSource):
+        name = join(source.prefix, name)
+        source = source.source
+    if isinstance(source, ZipSource):
+        import zipfile
+
+        info = source.infos.get(name)
+        return info is not None and info.compress_type == zipfile.ZIP_STORED
+    return True
+
+
 # -- streams ---------------------------------------------------------------------------
 
 

@@ -40,7 +40,15 @@ VERBS = {
     "process_create": "starts a process",
     "process_abort": "can abort the process",
     "process_sleep": "can stall the process",
-    "code_execution": "runs a registered Python function",
+    "code_execution": "runs code it is given",
+}
+#: What a code-execution op runs, by op (the category's verb otherwise).
+CODE_VERBS = {
+    "PyFunc": "runs a registered Python function",
+    "PyFuncStateless": "runs a registered Python function",
+    "EagerPyFunc": "runs a registered Python function",
+    "DatasetFromGraph": "runs a dataset graph given to it as a serialized string (linted as an embedded graph "
+                        "where the string can be resolved)",
 }
 LABEL_WORDS = {
     tg.SENSITIVE: "sensitive file",
@@ -350,7 +358,8 @@ def _checkpoint_signature(site: Site, relevant: Sequence[ArgValue]) -> bool:
 
 def _assess(site: Site, category: str) -> Assessment | None:
     op = site.node.op
-    verb = VERBS.get(category, category)
+    verb = CODE_VERBS.get(op.removeprefix("Flex"), VERBS["code_execution"]) if category == "code_execution" \
+        else VERBS.get(category, category)
     evidence: dict[str, object] = {
         "op": op,
         "reached_from": list(site.reach.entries),

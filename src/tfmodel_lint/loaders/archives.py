@@ -28,18 +28,15 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from tfmodel_lint.errors import ArtifactError, LimitExceededError, Problem
-from tfmodel_lint.findings import Severity
 from tfmodel_lint.formats import (
     HEAD_BYTES,
-    SAVED_MODEL_FILES,
     decompressed_name,
-    promises_model,
-    root_of,
     savedmodel_roots,
     sniff,
 )
 from tfmodel_lint.limits import Limits
-from tfmodel_lint.loaders import ArtifactProblem, LoadContext, Loaded, member_problem
+from tfmodel_lint.loaders import LoadContext, Loaded, member_problem
+from tfmodel_lint.loaders.members import KERAS_PARTS, Collector, link_stays_inside, lint_members, unsafe_name
 from tfmodel_lint.sources import (
     BytesSource,
     Source,
@@ -49,118 +46,6 @@ from tfmodel_lint.sources import (
     tar_member_name,
     zip_errors,
 )
-
-#: Most findings about members of one archive before the rest are summarised.
-MAX_MEMBER_ISSUES = 200
-#: Files of a SavedModel that belong to it (never linted as models of their own).
-SAVEDMODEL_PARTS = frozenset({*SAVED_MODEL_FILES, "fingerprint.pb", "keras_metadata.pb"})
-#: Members of a Keras 3 ``.keras`` archive that are parts of the model, not models.
-KERAS_PARTS = frozenset({"config.json", "metadata.json", "model.weights.h5", "model.weights.npz"})
-
-
-def unsafe_name(name: str) -> str | None:
-    if not name:
-        return "empty member name"
-    if name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":"):
-        return "absolute member name"
-    if ".." in name.replace("\\", "/").split("/"):
-        return "member name escapes the archive ('..')"
-    if "\x00" in name:
-        return "member name contains a NUL byte"
-    return None
-
-
-def link_stays_inside(member: str, target: str) -> bool:
-    """Whether a symlink member pointing at ``target`` (relative) resolves inside the archive."""
-    if not target or target.startswith(("/", "\\")) or (len(target) > 1 and target[1] == ":"):
-        return False
-    joined = posixpath.normpath(posixpath.join(posixpath.dirname(member), target.replace("\\", "/")))
-    return joined != ".." and not joined.startswith("../") and not joined.startswith("/")
-
-
-class Collector:
-    """Gathers models and member findings from one container."""
-
-    def __init__(self, fmt: str) -> None:
-        self.loaded = Loaded(fmt)
-        self.dropped = 0
-
-    def add_problem(self, problem: ArtifactProblem) -> None:
-        if len(self.loaded.problems) >= MAX_MEMBER_ISSUES:
-            self.dropped += 1
-            return
-        self.loaded.problems.append(problem)
-
-    def merge(self, inner: Loaded) -> None:
-        self.loaded.models.extend(inner.models)
-        for problem in inner.problems:
-            self.add_problem(problem)
-
-    def finish(self, empty_message: str | None) -> Loaded:
-        if self.dropped:
-            self.loaded.problems.append(ArtifactProblem(
-                Problem.LIMIT, f"{self.dropped} more findings about archive members not shown", key="more-members",
-                severity=Severity.HIGH))
-        if empty_message is not None and not self.loaded.models and not self.loaded.problems:
-            raise ArtifactError(Problem.NO_MODEL, empty_message)
-        return self.loaded
-
-
-def lint_members(col: Collector, source: Source, ctx: LoadContext, names: list[str],
-                 skip_parts: frozenset[str] = frozenset(), top_is_model: bool = False) -> None:
-    """Lint what ``names`` (members of ``source``) hold: each SavedModel root as a
-    SavedModel, then every other member whose name or content promises a model, except
-    the parts of a SavedModel and ``skip_parts`` (at the top). ``top_is_model``: the
-    container itself is a SavedModel already loaded (its own root is not loaded again)."""
-    roots = savedmodel_roots(names)
-    for root in roots:
-        if root == "" and top_is_model:
-            continue
-        col.merge(ctx.load_member(source, root + "/" if root else "", root or "."))
-        if ctx.budget.left <= 0:
-            return
-    for name in names:
-        if name in skip_parts:
-            continue
-        owner = root_of(name, roots)
-        if owner is not None:
-            rel = name[len(owner) + 1:] if owner else name
-            if rel in SAVEDMODEL_PARTS or rel.startswith("variables/"):
-                continue
-        try:
-            head = source.read_range(name, 0, HEAD_BYTES)
-        except ArtifactError as exc:
-            col.add_problem(member_problem(exc.problem, name, f"{name}: {exc.message}"))
-            continue
-        except OSError as exc:
-            col.add_problem(member_problem(Problem.UNREADABLE, name, f"{name}: cannot read: {exc.strerror or exc}"))
-            continue
-        if not head or not promises_model(name, head):
-            continue
-        col.merge(ctx.load_member(source, name))
-        if ctx.budget.left <= 0:
-            break
-
-
-# -- SavedModel directories ------------------------------------------------------------
-
-
-def extra_members_hook(source: Source, ctx: LoadContext, loaded: Loaded) -> None:
-    """SavedModel hook: lint the other model files inside the SavedModel's directory
-    (``sm/extra/evil.pb``, a model among the assets); the SavedModel's own parts and
-    nested SavedModels' parts are not models of their own."""
-    try:
-        names = source.names()
-    except LimitExceededError as exc:
-        loaded.problems.append(ArtifactProblem(Problem.LIMIT, f"other files not checked: {exc}", key="members"))
-        return
-    if len(names) <= 1:
-        return
-    col = Collector(loaded.format)
-    lint_members(col, source, ctx, names, top_is_model=True)
-    loaded.models.extend(col.loaded.models)
-    loaded.problems.extend(col.finish(None).problems)
-
 
 # -- zip -------------------------------------------------------------------------------
 
@@ -180,7 +65,7 @@ def _directory_span(fp: BinaryIO) -> tuple[int, int] | None:
     zf: Any = zipfile  # the end-record reader is private (not in the stubs)
     try:
         endrec = zf._EndRecData(fp)
-    except OSError:
+    except zip_errors():  # (a multi-disk Zip64 locator...): zipfile says so when it opens the file
         return None
     if not endrec:
         return None  # zipfile reports it

@@ -432,7 +432,7 @@ def read_bundle(
     num_shards = result.num_shards
     if num_shards <= 0:
         raise _malformed(f"header says {num_shards} data shards")
-    for entry in pending:
+    for wanted in pending:
         if result.string_tensors >= bounds.max_string_tensors:
             result.limit(f"more than {bounds.max_string_tensors} string tensors; the rest not read")
             break
@@ -440,9 +440,9 @@ def read_bundle(
             result.limit(f"read {result.bytes_read} bytes of string tensors; the rest not read")
             break
         try:
-            _read_one(source, prefix, entry, num_shards, bounds, result)
+            _read_one(source, prefix, wanted, num_shards, bounds, result)
         except LimitExceededError as exc:  # the archive's budget: keep what was read
-            result.limit(f"{entry.key!r} and the rest not read: {exc}")
+            result.limit(f"{wanted.key!r} and the rest not read: {exc}")
             break
     return result
 

@@ -55,6 +55,12 @@ def weight(desc: Any) -> int:
     return max(n, 1)
 
 
+def _repeated(field: Any) -> bool:
+    """Whether a field is repeated, on every protobuf release (``is_repeated`` is new)."""
+    repeated = getattr(field, "is_repeated", None)
+    return repeated if isinstance(repeated, bool) else bool(field.label == field.LABEL_REPEATED)
+
+
 class _Table:
     __slots__ = ("fields", "weight")
 
@@ -66,7 +72,7 @@ class _Table:
             sub = None
             if f.message_type is not None:
                 kind, sub = _MESSAGE, f.message_type
-            elif f.is_repeated and f.type not in (f.TYPE_STRING, f.TYPE_BYTES):
+            elif _repeated(f) and f.type not in (f.TYPE_STRING, f.TYPE_BYTES):
                 if f.type in (f.TYPE_FIXED32, f.TYPE_SFIXED32, f.TYPE_FLOAT):
                     kind = _FIXED32
                 elif f.type in (f.TYPE_FIXED64, f.TYPE_SFIXED64, f.TYPE_DOUBLE):

@@ -13,7 +13,7 @@ from google.protobuf import message as pb_message
 from tfmodel_lint.errors import ArtifactError, LimitExceededError, Problem
 from tfmodel_lint.formats import TEXT_GRAPHDEF, TEXT_METAGRAPH, TEXT_SAVEDMODEL, first_text_field, looks_like_text_proto
 from tfmodel_lint.ir import Asset, BoundInput, EntryPoint, Function, ModelIR, RawNodes, Signature
-from tfmodel_lint.limits import PROTOBUF_DEPTH_ERROR, PROTOBUF_MAX_DEPTH, Limits, text_size
+from tfmodel_lint.limits import PROTOBUF_MAX_DEPTH, Limits, text_size
 from tfmodel_lint.loaders import LoadContext, Loaded
 from tfmodel_lint.loaders.protowire import (
     UNITS_PER_BYTE,
@@ -25,6 +25,7 @@ from tfmodel_lint.loaders.protowire import (
     may_exceed,
     table_of,
 )
+from tfmodel_lint.proto import deeper_than_runtime_limit, too_deep
 from tfmodel_lint.sources import Source
 
 if TYPE_CHECKING:
@@ -56,9 +57,11 @@ def _parse_binary(cls: Any, data: bytes, what: str, cap: int) -> Any:
     except RecursionError:
         raise _depth_error(what) from None
     except (pb_message.DecodeError, ValueError, OverflowError) as exc:
-        if PROTOBUF_DEPTH_ERROR in str(exc):
+        if too_deep(exc, cls.DESCRIPTOR, data):
             raise _depth_error(what) from None
         raise ArtifactError(MALFORMED, f"not a valid {what} protobuf: {exc}") from None
+    if deeper_than_runtime_limit(cls.DESCRIPTOR, data):
+        raise _depth_error(what)
     return msg
 
 
@@ -136,9 +139,11 @@ def _try_graphdef(data: bytes, cap: int) -> Any:
     except RecursionError:
         raise _depth_error("GraphDef") from None
     except (pb_message.DecodeError, ValueError, OverflowError) as exc:
-        if PROTOBUF_DEPTH_ERROR in str(exc):
+        if too_deep(exc, gd.DESCRIPTOR, data):
             raise _depth_error("GraphDef") from None
         return None
+    if deeper_than_runtime_limit(gd.DESCRIPTOR, data):
+        raise _depth_error("GraphDef")
     if not gd.node and not gd.library.function:
         return None
     if any(not n.op for n in gd.node[:100]):
@@ -188,7 +193,7 @@ def _check(text: str | bytes, what: str, limits: Limits) -> None:
         raise LimitExceededError("max_string_bytes", cap, f"{what} is {size} bytes, longer than {cap}")
 
 
-def _check_all(strings: Iterable[bytes], what: str, limits: Limits) -> None:
+def _check_all(strings: Iterable[bytes | str], what: str, limits: Limits) -> None:
     """Each of ``strings`` (a repeated field: walked, never copied into a list)."""
     for item in strings:
         _check(item, what, limits)

@@ -24,4 +24,10 @@ class CapabilityRule(Rule):
     def check(self, model: ModelIR, ctx: RuleContext) -> Iterable[Issue]:
         for a in assess(model, ctx.signatures):
             if self.wants(a):
-                yield self.issue(a.site.location, a.message, a.severity, a.evidence, a.key, a.category)
+                message, evidence = a.message, a.evidence
+                library = a.site.sig.library
+                if library:
+                    # An add-on's op: the model needs that kernel library, and says so.
+                    message = f"{message} (an op of the {library} kernel library)"
+                    evidence = {**evidence, "library": library}
+                yield self.issue(a.site.location, message, a.severity, evidence, a.key, a.category)

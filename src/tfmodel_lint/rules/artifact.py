@@ -123,6 +123,12 @@ class FormatMismatch(ArtifactRule):
     The linter goes by the content and lints what is really there, but tools that
     dispatch on the extension (Keras, TensorFlow, other scanners) see a different file
     than the linter does; a renamed artifact is a common way to slip past a scanner.
+
+    Also a polyglot: content that parses as two formats at once, such as an HDF5 file
+    (libhdf5 finds its superblock at offset 0, 512, 1024, 2048...) with a zip appended or
+    prepended (zip readers find the archive from its end). Keras opens one model, an
+    unzip tool or a ``.keras`` loader another. The linter loads the artifact as every
+    format it parses as and keeps every finding; this one says that it is both.
     Severity: medium.
     """
 

@@ -10,6 +10,7 @@ from tfmodel_lint.rules.keras import (
     KerasLambdaByReference,
     KerasLambdaLayer,
 )
+from tfmodel_lint.rules.programs import EmbeddedProgramNotChecked, UnknownOp
 
 
 class CodeExecutionOp(CapabilityRule):
@@ -30,4 +31,5 @@ class CodeExecutionOp(CapabilityRule):
     summary = "Op that executes Python code in the loading process (PyFunc family)"
 
 
-RULES = [CodeExecutionOp, KerasLambdaLayer, KerasLambdaByReference, DeserializationGadget, KerasCustomObject]
+RULES = [CodeExecutionOp, EmbeddedProgramNotChecked, UnknownOp, KerasLambdaLayer, KerasLambdaByReference,
+         DeserializationGadget, KerasCustomObject]
