@@ -9,6 +9,7 @@ so that a regression fails the test instead of exhausting the machine.
 from __future__ import annotations
 
 import json
+import os
 import re
 import struct
 import subprocess
@@ -352,10 +353,39 @@ def test_hdf5_config_over_the_limit_never_reaches_the_linter(tmp_path: Path, bas
     assert run.own_peak - baseline < 8 * MiB, run
 
 
-def test_hdf5_file_over_max_file_bytes(tmp_path: Path) -> None:
-    path = mi.h5_vlen_config(tmp_path / "m.h5", MiB)
-    run = measured_lint(path, GOOD, args=("--max-file-bytes", str(MiB // 2)))
-    assert_limited(run, path.name, "max-file-bytes")
+def test_hdf5_size_counts_only_where_it_is_read_into_memory(tmp_path: Path, baseline: int) -> None:
+    """max-file-bytes bounds what is read into memory: an .h5 member of a zip (read as
+    bytes) over it is refused naming it; an .h5 on disk of 600 MiB (sparse weights) is
+    linted, since only its root attributes are read (VGG16's .h5 is 528 MB)."""
+    member = mi.h5_vlen_config(tmp_path / "m.h5", MiB).read_bytes()
+    archived = tmp_path / "a.zip"
+    archived.write_bytes(mi.zip_bytes([("m.h5", member)], zipfile.ZIP_STORED))
+    run = measured_lint(archived, GOOD, args=("--max-file-bytes", str(MiB // 2)))
+    assert_limited(run, archived.name, "max-file-bytes")
+    big = mi.h5_vlen_config(tmp_path / "big.h5", 1000)
+    os.truncate(big, 600 * MiB)  # libhdf5 reads a file longer than its data
+    run = measured_lint(big)
+    assert run.rc == 0 and not run.findings, run
+    assert run.peak - baseline < 64 * MiB, run
+
+
+def test_keras_archive_on_disk_is_not_refused_for_its_size(tmp_path: Path, baseline: int) -> None:
+    """A .keras of 600 MiB (a sparse stretch before its members, which zipfile allows):
+    linted, the Lambda found; only its directory and config are read."""
+    path = tmp_path / "big.keras"
+    config = json.dumps({"module": "keras", "class_name": "Sequential", "config": {"name": "s", "layers": [
+        {"module": "keras.layers", "class_name": "Lambda", "config": {"name": "lam", "function": {
+            "class_name": "__lambda__", "config": {"code": "not-base64", "defaults": None, "closure": None}}}}]}})
+    data = mi.zip_bytes([("config.json", config.encode()), ("metadata.json", b"{}"), ("model.weights.h5", b"")])
+    with path.open("wb") as fh:
+        fh.truncate(600 * MiB)
+        fh.seek(600 * MiB)
+        fh.write(data)
+    run = measured_lint(path)
+    assert run.rc == 0 and "Traceback" not in run.stderr, run
+    assert not [f for f in run.findings if f["code"] == "TFL903"], run
+    assert any("Lambda" in f["message"] for f in run.findings), run
+    assert run.peak - baseline < 64 * MiB, run
 
 
 # -- 4. TF.js: one shard listed 1,000 times -----------------------------------------------

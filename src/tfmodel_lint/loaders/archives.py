@@ -199,13 +199,12 @@ def _zip_links(zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo], limits: Limits
 @contextmanager
 def open_zip(source: Source, member: str, ctx: LoadContext) -> Iterator[tuple[zipfile.ZipFile, int]]:
     """The zip in ``member``: opened where it lies on disk (only the directory and the
-    members read are ever in memory), else from its bytes."""
+    members read are ever in memory, each bounded: a large ``.keras`` is not refused
+    for the size of its weights), else from its bytes."""
     path = source.local_path(member)
     fh: BinaryIO
     if path is not None:
         size = path.stat().st_size
-        if size > ctx.limits.max_file_bytes:
-            raise LimitExceededError("max_file_bytes", ctx.limits.max_file_bytes, f"{member} is larger than that")
         fh = Path(path).open("rb")
     else:
         data = source.read(member)

@@ -352,15 +352,12 @@ class H5Reader:
 
 
 def load_h5(source: Source, member: str, ctx: LoadContext) -> Loaded:
-    """An HDF5 file on disk is read where it lies; a member of an archive from its bytes."""
+    """An HDF5 file on disk is read where it lies: only its root attributes, bounded by
+    the reader's cap (``max_config_bytes``), whatever the size of its weights, so
+    ``max_file_bytes`` does not refuse it; a member of an archive is read from its bytes
+    (``max_file_bytes`` and the archive's budget)."""
     limits = ctx.limits
     path = source.local_path(member)
-    if path is not None:
-        size = path.stat().st_size
-        if size > limits.max_file_bytes:
-            raise LimitExceededError("max_file_bytes", limits.max_file_bytes, f"{member} is larger than that")
-        target: str | bytes = os.fspath(path)
-    else:
-        target = source.read(member)
+    target: str | bytes = os.fspath(path) if path is not None else source.read(member)
     attrs = ctx.resources.get(H5Reader).read(target, limits)
     return model_from_attrs(attrs, ctx.display, limits)
