@@ -1332,8 +1332,10 @@ def merge_results(old: str, new: str, note: str) -> str:
     out = [*head, note, "", "", "### Targets", "", "| target | measured | limit | verdict | note |",
            "|---|---|---|---|---|", *targets]
     for _, lines in sections:
-        out.append("")
-        out.extend(lines)
+        end = len(lines)
+        while end and not lines[end - 1].strip():
+            end -= 1
+        out.extend(["", "", *lines[:end]])
     return "\n".join(out).rstrip("\n") + "\n"
 
 

@@ -363,7 +363,7 @@ def bench_inputs(out: Path, quick: bool) -> dict[str, dict[str, str]]:
          lambda d: checkpoint_zip(d / "ckpt.zip", 64, 64 * MiB)),
     ]
     if not quick:
-        plan.append(("h5_config_1gb", "HDF5: a 1 GB variable-length model_config (past max-file-bytes)",
+        plan.append(("h5_config_1gb", "HDF5: a 1 GB variable-length model_config",
                      lambda d: h5_vlen_config(d / "config1g.h5", 1 << 30)))
     made: dict[str, dict[str, str]] = {}
     for name, what, build in plan:
