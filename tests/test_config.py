@@ -359,18 +359,20 @@ def test_a_plain_configuration_is_not_reported(repo: Path, capsys: pytest.Captur
     assert "TFL910" not in codes(["models"], capsys, audit=True)[1]
 
 
-def _spelled(key: str, escapes: list[bool], quote: str) -> str:
-    """``key`` as a TOML key, some letters written as \\u escapes (basic strings only)."""
+def _spelled(key: str, escapes: list[int], quote: str) -> str:
+    """``key`` as a TOML key, characters written literally or as \\u/\\U escapes with
+    lower- or upper-case hex digits (in basic strings only)."""
     if quote == "'":
         return f"'{key}'"
-    body = "".join(f"\\u{ord(c):04x}" if esc and c.isalpha() else c for c, esc in zip(key, escapes, strict=False))
+    forms = ("{c}", "\\u{o:04x}", "\\u{o:04X}", "\\U{o:08x}", "\\U{o:08X}")
+    body = "".join(forms[esc].format(c=c, o=ord(c)) for c, esc in zip(key, escapes, strict=False))
     return f'"{body}"' if quote == '"' or body != key else key
 
 
 @settings(max_examples=300, deadline=None)
-@given(escapes=st.lists(st.booleans(), min_size=12, max_size=12), quote=st.sampled_from(['"', "'", ""]),
+@given(escapes=st.lists(st.integers(0, 4), min_size=12, max_size=12), quote=st.sampled_from(['"', "'", ""]),
        form=st.sampled_from(["table", "dotted", "inline", "subtable"]), noise=st.text(max_size=40))
-def test_the_pyproject_prefilter_never_hides_what_tomllib_finds(escapes: list[bool], quote: str, form: str,
+def test_the_pyproject_prefilter_never_hides_what_tomllib_finds(escapes: list[int], quote: str, form: str,
                                                                   noise: str) -> None:
     """Whatever spelling TOML allows, when tomllib finds [tool.tfmodel-lint] the text
     pre-filter lets the file through (it only skips files tomllib would find nothing in)."""

@@ -152,11 +152,11 @@ class Application:
     def _audit(self, root: Path) -> list[Finding]:
         """TFL910 findings on the configuration file, selected by the command line only
         (the configuration cannot suppress what is said about it)."""
-        from tfmodel_lint.audit import audit
-
         s = self.settings
         if s.config_path is None or not s.from_config:
             return []
+        from tfmodel_lint.audit import audit
+
         assert self.signatures is not None
         builtin = load_signatures(()) if "signatures" in s.from_config else None
         display = display_path(s.config_path)

@@ -12,6 +12,7 @@ checks off are findings of their own (``TFL910``); ``--isolated`` ignores it.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections.abc import Sequence
@@ -39,14 +40,29 @@ class FileConfig:
     values: dict[str, Any] = field(default_factory=dict)
 
 
+def _hex(value: int, width: int) -> str:
+    """``value`` as hex digits in a pattern matching either case (TOML allows both)."""
+    return "".join(f"[{d.lower()}{d.upper()}]" if d.isalpha() else d for d in f"{value:0{width}x}")
+
+
+@functools.cache
+def _spelling(key: str) -> re.Pattern[str]:
+    """Every way TOML can write ``key``: each character literally or as a ``\\uXXXX`` or
+    ``\\UXXXXXXXX`` escape (the only escapes that can stand for a letter, a digit or ``-``)."""
+    parts = [f"(?:{re.escape(c)}|\\\\u{_hex(ord(c), 4)}|\\\\U{_hex(ord(c), 8)})" for c in key]
+    return re.compile("".join(parts))
+
+
 def may_hold_our_table(text: str) -> bool:
-    """Whether a ``pyproject.toml`` can hold a ``tool.tfmodel-lint`` table at all: any
-    spelling of the key contains ``tfmodel`` literally or writes a letter of it as a
-    ``\\u``/``\\U`` escape (TOML has no other way to write those letters). Most projects'
+    """Whether a ``pyproject.toml`` can hold a ``tool.tfmodel-lint`` table at all: it has
+    to spell the key ``tfmodel-lint`` somewhere, each character literally or as a
+    ``\\u``/``\\U`` escape (TOML has no other way to write them). Most projects'
     pyproject.toml is then never parsed (``tomllib`` with the modules it imports costs
-    several milliseconds of every pre-commit run); a test compares this with tomllib on
-    every spelling."""
-    return "tfmodel" in text or "\\u" in text or "\\U" in text
+    several milliseconds of every pre-commit run); a property test compares this with
+    tomllib on every spelling."""
+    if "tfmodel" not in text and "\\u" not in text and "\\U" not in text:
+        return False
+    return _spelling("tfmodel-lint").search(text) is not None
 
 
 def _table(path: Path) -> dict[str, Any] | None:
