@@ -188,3 +188,14 @@ def test_the_linter_runs_from_a_zip_import(tmp_path: Path) -> None:
                           capture_output=True, text=True, timeout=120, check=False, cwd=tmp_path)
     assert proc.returncode == 1, proc.stderr[-3000:]
     assert '"TFL201"' in proc.stdout
+
+
+def test_every_rule_is_in_the_readmes_rule_table() -> None:
+    from tfmodel_lint.rules.registry import discover
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    table = readme.split("## Rules", 1)[1].split("### Severity policy", 1)[0]
+    for loaded in discover().rules:
+        rule = loaded.rule
+        if loaded.plugin.startswith("tfmodel-lint:"):
+            assert f"| {rule.code} | {rule.name} | {rule.severity} |" in table, rule.code
