@@ -16,6 +16,8 @@ from __future__ import annotations
 import struct
 from collections.abc import Callable
 
+from tfmodel_lint.wireformat import WireError, varint
+
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")
 GZIP_MAGIC = b"\x1f\x8b"
@@ -243,15 +245,10 @@ def _flatbuffer_like(head: bytes) -> bool:
 
 
 def _varint(data: bytes, i: int) -> tuple[int, int] | None:
-    value = shift = 0
-    while i < len(data) and shift < 64:
-        byte = data[i]
-        i += 1
-        value |= (byte & 0x7F) << shift
-        if byte < 0x80:
-            return value, i
-        shift += 7
-    return None
+    try:
+        return varint(data, i, len(data))
+    except WireError:
+        return None
 
 
 def _printable_name(data: bytes) -> bool:

@@ -47,6 +47,7 @@ from tfmodel_lint.limits import Limits
 from tfmodel_lint.loaders import ArtifactProblem, LoadContext, Loaded
 from tfmodel_lint.loaders.protowire import check_message
 from tfmodel_lint.sources import Source
+from tfmodel_lint.wireformat import varint
 
 MALFORMED = Problem.MALFORMED
 
@@ -112,24 +113,6 @@ def _malformed(what: str) -> ArtifactError:
 
 
 # -- varints and crc32c ------------------------------------------------------------------
-
-
-def varint(data: bytes | memoryview, pos: int, limit: int, bits: int = 64) -> tuple[int, int]:
-    """Decode a varint at ``pos`` (not past ``limit``); returns (value, next position)."""
-    result = 0
-    shift = 0
-    while pos < limit:
-        byte = data[pos]
-        pos += 1
-        result |= (byte & 0x7F) << shift
-        if not byte & 0x80:
-            if result >> bits:
-                raise ValueError("varint overflows")
-            return result, pos
-        shift += 7
-        if shift >= bits + 7:
-            raise ValueError("varint too long")
-    raise ValueError("truncated varint")
 
 
 def _crc_table() -> tuple[int, ...]:

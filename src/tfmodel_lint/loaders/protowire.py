@@ -23,6 +23,7 @@ from typing import Any
 
 from tfmodel_lint.errors import LimitExceededError
 from tfmodel_lint.limits import PROTOBUF_MAX_DEPTH
+from tfmodel_lint.wireformat import WireError, varint
 
 __all__ = [
     "UNITS_PER_BYTE",
@@ -116,21 +117,9 @@ def may_exceed(size: int, cap: int) -> bool:
     return size * UNITS_PER_BYTE > cap
 
 
-class _Stop(Exception):
-    """The wire format does not parse here: counting ends (the parse will refuse it)."""
-
-
-def _varint(view: memoryview, i: int, end: int) -> tuple[int, int]:
-    value = shift = 0
-    while True:
-        if i >= end or shift > 63:
-            raise _Stop
-        byte = view[i]
-        i += 1
-        value |= (byte & 0x7F) << shift
-        if byte < 0x80:
-            return value, i
-        shift += 7
+#: The wire format does not parse here: counting ends (the parse will refuse it).
+_Stop = WireError
+_varint = varint
 
 
 def _packed(view: memoryview, start: int, end: int, kind: int, room: int) -> int:

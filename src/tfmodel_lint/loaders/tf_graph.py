@@ -27,6 +27,7 @@ from tfmodel_lint.loaders.protowire import (
 )
 from tfmodel_lint.proto import deeper_than_runtime_limit, too_deep
 from tfmodel_lint.sources import Source
+from tfmodel_lint.wireformat import WireError, varint
 
 if TYPE_CHECKING:
     from tfmodel_lint.proto.tfmodel_lint_pb2 import GraphDef, MetaGraphDef
@@ -609,17 +610,10 @@ class _Stream:
         self.node_desc = tfmodel_lint_pb2.NodeDef.DESCRIPTOR
 
     def varint(self, i: int, end: int) -> tuple[int, int]:
-        view = self.view
-        value = shift = 0
-        while True:
-            if i >= end or shift > 63:
-                raise _Decline
-            byte = view[i]
-            i += 1
-            value |= (byte & 0x7F) << shift
-            if byte < 0x80:
-                return value, i
-            shift += 7
+        try:
+            return varint(self.view, i, end)
+        except WireError:
+            raise _Decline from None
 
     def merge(self, msg: Any, start: int, end: int) -> None:
         if start < end:

@@ -19,6 +19,7 @@ import functools
 from typing import TYPE_CHECKING
 
 from tfmodel_lint.limits import PROTOBUF_MAX_DEPTH
+from tfmodel_lint.wireformat import WireError, varint
 
 if TYPE_CHECKING:  # (no Protocol classes to build at run time)
     from collections.abc import Mapping
@@ -82,15 +83,10 @@ def nesting_depth(descriptor: Descriptor, data: bytes | memoryview, stop: int) -
 
 
 def _varint(view: memoryview, i: int, end: int) -> tuple[int, int]:
-    value = shift = 0
-    while i < end and shift < 64:
-        byte = view[i]
-        i += 1
-        value |= (byte & 0x7F) << shift
-        if byte < 0x80:
-            return value, i
-        shift += 7
-    return -1, end + 1  # truncated or overlong: ends the walk
+    try:
+        return varint(view, i, end)
+    except WireError:
+        return -1, end + 1  # truncated or overlong: ends the walk
 
 
 def nested_too_deep(descriptor: Descriptor, data: bytes | memoryview) -> bool:
