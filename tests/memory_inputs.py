@@ -21,34 +21,16 @@ import zlib
 from collections.abc import Callable
 from pathlib import Path
 
+try:
+    from tests.wire_bytes import const_string, field, node, varint
+except ImportError:  # run as a script: tests/ is the import path's first entry
+    from wire_bytes import const_string, field, node, varint  # type: ignore[no-redef]
+
 MiB = 1 << 20
 CHUNK = 8 * MiB
 
 
 # -- protobuf wire format ----------------------------------------------------------------
-
-
-def varint(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        b = n & 0x7F
-        n >>= 7
-        out.append(b | (0x80 if n else 0))
-        if not n:
-            return bytes(out)
-
-
-def field(num: int, payload: bytes) -> bytes:
-    return varint(num << 3 | 2) + varint(len(payload)) + payload
-
-
-def node(name: bytes, op: bytes, inputs: tuple[bytes, ...] = (), attrs: bytes = b"") -> bytes:
-    return field(1, name) + field(2, op) + b"".join(field(3, i) for i in inputs) + attrs
-
-
-def const_string(name: bytes, value: bytes) -> bytes:
-    tensor = varint(1 << 3) + varint(7) + field(8, value)  # dtype DT_STRING, string_val
-    return node(name, b"Const", attrs=field(5, field(1, b"value") + field(2, field(8, tensor))))
 
 
 def reader_nodes() -> bytes:

@@ -41,8 +41,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import SAMPLES, build_cached
-from tests.test_hostile import deep_attr, field, node, reader_graphdef, str_attr, varint
 from tests.test_proto_module import PROBE, SAVED_MODEL, same_module
+from tests.wire_bytes import deep_attr, field, node, reader_graphdef, str_attr, varint
 
 pytestmark = pytest.mark.slow
 

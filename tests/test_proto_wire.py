@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from google.protobuf.message import DecodeError
 
-from tests.test_hostile import field, node, varint
+from tests.wire_bytes import field, node, varint
 from tfmodel_lint.limits import PROTOBUF_MAX_DEPTH
 from tfmodel_lint.proto import deeper_than_runtime_limit, too_deep
 from tfmodel_lint.proto import tfmodel_lint_pb2 as pb

@@ -30,7 +30,7 @@ import pytest
 
 from tests.conftest import build_cached, load_manifest
 from tests.helpers import run_cli
-from tests.test_hostile import const_string, field, node
+from tests.wire_bytes import const_string, field, node
 from tfmodel_lint.findings import ArtifactRecord, ArtifactStatus, RunResult, Severity
 from tfmodel_lint.output import OutputError, write_atomically, write_report
 from tfmodel_lint.reporters.escaping import display, dumps, json_text

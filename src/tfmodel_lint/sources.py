@@ -21,7 +21,7 @@ import struct
 import zlib
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from tfmodel_lint.errors import ArtifactError, LimitExceededError, Problem
 from tfmodel_lint.fsutil import CHUNK, read_file, under, walk_tree
@@ -30,6 +30,8 @@ from tfmodel_lint.limits import Limits
 if TYPE_CHECKING:
     import tarfile
     import zipfile
+
+_Info = TypeVar("_Info")
 
 #: Inflating less than this never trips the compression-ratio limit (tiny members
 #: legitimately compress far better than 200:1).
@@ -295,13 +297,10 @@ def zip_errors() -> tuple[type[BaseException], ...]:
     return (zipfile.BadZipFile, zipfile.LargeZipFile, lzma.LZMAError, *ZIP_ERRORS)
 
 
-class ZipSource:
-    """The regular members of a zip archive (opened from a file on disk or from bytes),
-    those not refused by the archive's checks."""
+class _Members(Generic[_Info]):
+    """What the archive sources share: a table of the members safe to read."""
 
-    def __init__(self, zf: zipfile.ZipFile, infos: Mapping[str, zipfile.ZipInfo], limits: Limits,
-                 budget: Budget) -> None:
-        self.zf = zf
+    def __init__(self, infos: Mapping[str, _Info], limits: Limits, budget: Budget) -> None:
         self.infos = dict(infos)
         self.limits = limits
         self.budget = budget
@@ -309,14 +308,24 @@ class ZipSource:
     def exists(self, name: str) -> bool:
         return name in self.infos
 
-    def size(self, name: str) -> int:
-        return self.infos[name].file_size
-
     def names(self) -> list[str]:
         return sorted(self.infos)
 
     def local_path(self, name: str) -> Path | None:
         return None
+
+
+class ZipSource(_Members["zipfile.ZipInfo"]):
+    """The regular members of a zip archive (opened from a file on disk or from bytes),
+    those not refused by the archive's checks."""
+
+    def __init__(self, zf: zipfile.ZipFile, infos: Mapping[str, zipfile.ZipInfo], limits: Limits,
+                 budget: Budget) -> None:
+        super().__init__(infos, limits, budget)
+        self.zf = zf
+
+    def size(self, name: str) -> int:
+        return self.infos[name].file_size
 
     def read(self, name: str) -> bytes:
         """Stream one member with size, total and ratio checks (declared sizes can lie)."""
@@ -396,28 +405,17 @@ def tar_member_name(info: tarfile.TarInfo) -> str:
     return name
 
 
-class TarSource:
+class TarSource(_Members["tarfile.TarInfo"]):
     """The regular members of a tar archive held in memory (already decompressed).
     Links and devices are reported by the loader and never followed."""
 
     def __init__(self, tar: tarfile.TarFile, infos: Mapping[str, tarfile.TarInfo], limits: Limits,
                  budget: Budget) -> None:
+        super().__init__(infos, limits, budget)
         self.tar = tar
-        self.infos = dict(infos)
-        self.limits = limits
-        self.budget = budget
-
-    def exists(self, name: str) -> bool:
-        return name in self.infos
 
     def size(self, name: str) -> int:
         return self.infos[name].size
-
-    def names(self) -> list[str]:
-        return sorted(self.infos)
-
-    def local_path(self, name: str) -> Path | None:
-        return None
 
     def read(self, name: str) -> bytes:
         """Read one regular member in chunks; the declared size is checked first (sparse
