@@ -99,3 +99,27 @@ def test_a_repository_config_with_gitignore_disabled_is_respected(checkout: Path
     (checkout / ".tfmodel-lint.toml").write_text("respect-gitignore = false\n")
     _, out, _ = run_cli([".", "--format", "json"], capsys)
     assert "checkpoints/run1/model.pb" in [a["path"] for a in json.loads(out)["artifacts"]]
+
+
+@pytest.mark.tf
+def test_a_checkout_with_a_real_tensorflow_virtualenv(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The test environment is a real virtualenv with TensorFlow installed (thousands of
+    files, TensorFlow's own test graphs and archives among them): placed in a checkout
+    as ``.venv``, it is skipped as a whole, even when symlinks are followed, and only the
+    checkout's own model is reported."""
+    import sys
+
+    site = Path(sys.prefix)
+    if not (site / "pyvenv.cfg").is_file() or not list(site.glob("lib/python*/site-packages/tensorflow")):
+        pytest.skip("not running in a virtualenv with TensorFlow installed")
+    repo = tmp_path / "project"
+    shutil.copytree(MALICIOUS, repo / "models" / "evil")
+    (repo / ".venv").symlink_to(site, target_is_directory=True)
+    (repo / "env").mkdir()
+    (repo / "env" / "site-packages").symlink_to(next(site.glob("lib/python*/site-packages")), target_is_directory=True)
+    code, out, _ = run_cli([str(repo), "--format", "json", "--follow-symlinks", "--isolated"], capsys)
+    data = json.loads(out)
+    assert code == 1
+    assert [Path(a["path"]).name for a in data["artifacts"]] == ["evil"], data["artifacts"][:5]
+    notes = "\n".join(data["notes"])
+    assert ".venv" in notes and "site-packages" in notes
